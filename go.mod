@@ -1,0 +1,3 @@
+module github.com/owfuse/owfuse
+
+go 1.26.8

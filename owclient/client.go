@@ -1,0 +1,394 @@
+package owclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// DefaultPort is owserver's registered TCP port.
+const DefaultPort = "4304"
+
+// Defaults for the zero values of Options.
+const (
+	DefaultPoolSize     = 8
+	DefaultDialTimeout  = 5 * time.Second
+	DefaultFrameTimeout = 5 * time.Second
+	DefaultMaxPayload   = 4 << 20
+	// DefaultReadSize is the READ size Read asks for, as owread does.
+	DefaultReadSize = 65536
+)
+
+// Options configure a Client. The zero value is usable: persistent
+// connections, no flags beyond persistence, the defaults above.
+type Options struct {
+	// Flags are ORed into every request (temperature scale, device format,
+	// FlagUncached, …). FlagPersistence is managed by the Client.
+	Flags Flags
+	// DisablePersistence makes every request use a new connection.
+	DisablePersistence bool
+	// PoolSize bounds the connections open at once; further requests wait
+	// for one to come free. owserver grants 20 persistent sockets in all by
+	// default.
+	PoolSize int
+	// DialTimeout bounds connecting, within the context's deadline.
+	DialTimeout time.Duration
+	// FrameTimeout is how long the server may stay silent. owserver sends a
+	// keepalive every second while it works, so silence means it is hung.
+	FrameTimeout time.Duration
+	// MaxPayload is the largest reply payload accepted; a larger claim is a
+	// ProtocolError before anything is allocated. It must cover the largest
+	// directory listing.
+	MaxPayload int
+	// Logger, if set, receives a Debug-level trace of every frame.
+	Logger *slog.Logger
+}
+
+// Client is an owserver client. It is safe for concurrent use by multiple
+// goroutines, and holds a pool of connections: create one per server and
+// reuse it. Close releases its connections.
+type Client struct {
+	cfg        config
+	opts       Options
+	flags      Flags // sent with every request, persistence included
+	server     *serverState
+	sem        chan struct{} // one token per open connection
+	closedOnce sync.Once
+	done       chan struct{}
+
+	mu     sync.Mutex // guards following
+	idle   []*conn
+	closed bool
+}
+
+// serverState is what a Client learns about its server; clones share it.
+type serverState struct {
+	dirMode atomic.Int32 // 0: DIRALLSLASH works, 1: use DIRALL, 2: use DIR
+
+	mu           sync.Mutex // guards following
+	errText      []string
+	errTextTried time.Time
+}
+
+// New returns a Client for the owserver at addr ("host:port", "host" for
+// port 4304, or just a port on localhost). It does not connect; use Ping
+// to check that the server answers.
+func New(addr string, opts Options) (*Client, error) {
+	hostport, err := normalizeAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	if opts.PoolSize < 0 || opts.DialTimeout < 0 || opts.FrameTimeout < 0 || opts.MaxPayload < 0 {
+		return nil, errors.New("owclient: negative pool size, timeout or payload limit")
+	}
+	return newClient(hostport, opts, &serverState{}), nil
+}
+
+func newClient(addr string, opts Options, st *serverState) *Client {
+	if opts.PoolSize == 0 {
+		opts.PoolSize = DefaultPoolSize
+	}
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = DefaultDialTimeout
+	}
+	if opts.FrameTimeout == 0 {
+		opts.FrameTimeout = DefaultFrameTimeout
+	}
+	if opts.MaxPayload == 0 {
+		opts.MaxPayload = DefaultMaxPayload
+	}
+	c := &Client{
+		cfg: config{addr: addr, maxPayload: opts.MaxPayload, frameTimeout: opts.FrameTimeout,
+			dialTimeout: opts.DialTimeout, log: opts.Logger},
+		opts:   opts,
+		flags:  opts.Flags &^ FlagPersistence,
+		server: st,
+		sem:    make(chan struct{}, opts.PoolSize),
+		done:   make(chan struct{}),
+	}
+	if !opts.DisablePersistence {
+		c.flags |= FlagPersistence
+	}
+	return c
+}
+
+func normalizeAddr(addr string) (string, error) {
+	if addr == "" {
+		return "", errors.New("owclient: empty server address")
+	}
+	if _, err := strconv.ParseUint(addr, 10, 16); err == nil {
+		return net.JoinHostPort("localhost", addr), nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		// No port: a host name or a bare IPv6 address.
+		return net.JoinHostPort(strings.Trim(addr, "[]"), DefaultPort), nil
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", fmt.Errorf("owclient: bad port in server address %q", addr)
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// Addr returns the server address, host:port.
+func (c *Client) Addr() string { return c.cfg.addr }
+
+// Flags returns the flags sent with every request.
+func (c *Client) Flags() Flags { return c.flags }
+
+// WithFlags returns a new Client for the same server that sends flags
+// instead of c's (pyownet's clone). It has a pool of its own; close it
+// when done.
+func (c *Client) WithFlags(flags Flags) *Client {
+	o := c.opts
+	o.Flags = flags
+	return newClient(c.cfg.addr, o, c.server)
+}
+
+// WithPersistence returns a new Client for the same server that does or
+// does not keep connections open (pyownet's clone). It has a pool of its
+// own; close it when done.
+func (c *Client) WithPersistence(persistent bool) *Client {
+	o := c.opts
+	o.DisablePersistence = !persistent
+	return newClient(c.cfg.addr, o, c.server)
+}
+
+// Close closes the idle connections and makes further calls fail with
+// ErrClosed. Requests under way finish and then close their connections.
+// Close is idempotent.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	idle := c.idle
+	c.idle, c.closed = nil, true
+	c.mu.Unlock()
+	c.closedOnce.Do(func() { close(c.done) })
+	for _, cn := range idle {
+		cn.close()
+	}
+	return nil
+}
+
+// acquire returns a connection for one request, waiting while PoolSize
+// connections are busy.
+func (c *Client) acquire(ctx context.Context) (*conn, error) {
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, timeoutOrCancel(ctx)
+	case <-c.done:
+		return nil, ErrClosed
+	}
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			<-c.sem
+			return nil, ErrClosed
+		}
+		var cn *conn
+		if n := len(c.idle); n > 0 {
+			cn = c.idle[n-1]
+			c.idle = c.idle[:n-1]
+		}
+		c.mu.Unlock()
+		if cn == nil {
+			break
+		}
+		if !cn.stale() {
+			return cn, nil
+		}
+		cn.close()
+	}
+	cn, err := dial(ctx, &c.cfg)
+	if err != nil {
+		<-c.sem
+		return nil, err
+	}
+	return cn, nil
+}
+
+// release returns cn to the pool if the server keeps it open, and frees
+// its slot. A nil cn only frees the slot.
+func (c *Client) release(cn *conn, reusable bool) {
+	if cn != nil {
+		keep := reusable && cn.persistent
+		if keep {
+			c.mu.Lock()
+			if !c.closed {
+				c.idle = append(c.idle, cn)
+			} else {
+				keep = false
+			}
+			c.mu.Unlock()
+		}
+		if !keep {
+			cn.close()
+		}
+	}
+	<-c.sem
+}
+
+// roundTrip sends one request and returns the final reply, whatever its
+// return code. A request that failed on a reused connection before any
+// reply byte arrived is sent once more on a new connection.
+func (c *Client) roundTrip(ctx context.Context, op, path string, req request) (reply, error) {
+	if c.isClosed() {
+		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: ErrClosed}
+	}
+	cn, err := c.acquire(ctx)
+	if err != nil {
+		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
+	}
+	rep, err := cn.roundTrip(ctx, req)
+	if err != nil && SafeToRetry(err) {
+		if c.cfg.log != nil {
+			c.cfg.log.Debug("owserver closed an idle connection; resending", "addr", c.cfg.addr, "err", err)
+		}
+		cn.close()
+		cn, err = dial(ctx, &c.cfg)
+		if err == nil {
+			rep, err = cn.roundTrip(ctx, req)
+		}
+	}
+	c.release(cn, err == nil)
+	if err != nil {
+		var r retryable
+		if errors.As(err, &r) {
+			err = r.error
+		}
+		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
+	}
+	return rep, nil
+}
+
+func (c *Client) isClosed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// do sends a request naming path and turns a negative return code into a
+// *ServerError.
+func (c *Client) do(ctx context.Context, op string, typ MsgType, flags Flags, path string, data []byte, size, offset int32) (reply, error) {
+	if err := checkPath(path); err != nil {
+		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
+	}
+	rep, err := c.roundTrip(ctx, op, path, request{typ: typ, flags: flags, payload: pathPayload(path, data), size: size, offset: offset})
+	if err != nil {
+		return rep, err
+	}
+	if rep.hdr.Ret < 0 {
+		return rep, c.serverError(ctx, op, path, -rep.hdr.Ret)
+	}
+	return rep, nil
+}
+
+// ErrInvalidPath is wrapped by the error for a path that cannot be sent:
+// empty, containing NUL, or not UTF-8.
+var ErrInvalidPath = errInvalidPath
+
+func checkPath(path string) error {
+	switch {
+	case path == "":
+		return fmt.Errorf("%w: empty", ErrInvalidPath)
+	case strings.IndexByte(path, 0) >= 0:
+		return fmt.Errorf("%w: %q contains NUL", ErrInvalidPath, path)
+	case !utf8.ValidString(path):
+		return fmt.Errorf("%w: %q is not UTF-8", ErrInvalidPath, path)
+	}
+	return nil
+}
+
+// Ping sends a NOP and checks that owserver answers.
+func (c *Client) Ping(ctx context.Context) error {
+	rep, err := c.roundTrip(ctx, "ping", "", request{typ: MsgNop, flags: c.flags})
+	if err != nil {
+		return err
+	}
+	if rep.hdr.Ret < 0 {
+		return c.serverError(ctx, "ping", "", -rep.hdr.Ret)
+	}
+	return nil
+}
+
+// Present reports whether path exists on the server (a device, property or
+// directory). A missing path is false with a nil error; other failures are
+// errors.
+func (c *Client) Present(ctx context.Context, path string) (bool, error) {
+	_, err := c.do(ctx, "presence", MsgPresence, c.flags, path, nil, 0, 0)
+	if err == nil {
+		return true, nil
+	}
+	if IsNotExist(err) {
+		return false, nil
+	}
+	return false, err
+}
+
+// Read returns the value at path, up to DefaultReadSize bytes. Numbers come
+// space-padded unless the client's flags include FlagTrim.
+func (c *Client) Read(ctx context.Context, path string) ([]byte, error) {
+	return c.ReadAt(ctx, path, DefaultReadSize, 0)
+}
+
+// ReadAt returns at most size bytes of the value at path, starting at
+// offset. owserver truncates a value longer than size without an error, and
+// returns nothing for an offset past the end. size must be 1 to
+// MaxServerPayload.
+func (c *Client) ReadAt(ctx context.Context, path string, size, offset int) ([]byte, error) {
+	if size < 1 || size > MaxServerPayload || offset < 0 || offset > 1<<31-1 {
+		return nil, &OpError{Op: "read", Path: path, Addr: c.cfg.addr,
+			Err: fmt.Errorf("size %d or offset %d out of range (size 1 to %d)", size, offset, MaxServerPayload)}
+	}
+	rep, err := c.do(ctx, "read", MsgRead, c.flags, path, nil, int32(size), int32(offset))
+	if err != nil {
+		return nil, err
+	}
+	return rep.data, nil
+}
+
+// Write sets the value at path to data, sent as is (no NUL, no newline).
+func (c *Client) Write(ctx context.Context, path string, data []byte) error {
+	return c.WriteAt(ctx, path, data, 0)
+}
+
+// WriteAt writes data at a byte offset into the value at path, as for
+// memory pages.
+func (c *Client) WriteAt(ctx context.Context, path string, data []byte, offset int) error {
+	if offset < 0 || offset > 1<<31-1 || len(data) > MaxServerPayload {
+		return &OpError{Op: "write", Path: path, Addr: c.cfg.addr,
+			Err: fmt.Errorf("offset %d or length %d out of range", offset, len(data))}
+	}
+	_, err := c.do(ctx, "write", MsgWrite, c.flags, path, data, int32(len(data)), int32(offset))
+	return err
+}
+
+// Send is the raw escape hatch (pyownet's sendmess): it sends one message
+// with exactly these flags (plus FlagPersistence if the client is
+// persistent) and returns the server's return code and data. A negative
+// return code is not an error here.
+func (c *Client) Send(ctx context.Context, typ MsgType, payload []byte, flags Flags, size, offset int32) (int32, []byte, error) {
+	rep, err := c.roundTrip(ctx, "send", "", request{typ: typ, flags: flags | c.flags&FlagPersistence, payload: payload, size: size, offset: offset})
+	if err != nil {
+		return 0, nil, err
+	}
+	if typ == MsgDir && rep.hdr.Ret >= 0 {
+		return rep.hdr.Ret, []byte(strings.Join(rep.entries, ",")), nil
+	}
+	return rep.hdr.Ret, rep.data, nil
+}

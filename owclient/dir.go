@@ -1,0 +1,85 @@
+package owclient
+
+import (
+	"context"
+	"strings"
+	"syscall"
+)
+
+// DirOption changes what Dir lists.
+type DirOption func(*dirOptions)
+
+type dirOptions struct {
+	slash bool
+	bus   bool
+}
+
+// WithSlash controls the trailing "/" on directory entries (default on).
+// Servers that refuse MSG_DIRALLSLASH list without slashes.
+func WithSlash(on bool) DirOption { return func(o *dirOptions) { o.slash = on } }
+
+// WithBus controls whether listings include bus.N, settings, uncached,
+// system, statistics, structure, simultaneous and alarm (FlagBusRet). The
+// default is the client's own FlagBusRet.
+func WithBus(on bool) DirOption { return func(o *dirOptions) { o.bus = on } }
+
+// Dir modes, in the order Dir falls back through them.
+const (
+	modeDirAllSlash int32 = iota
+	modeDirAll
+	modeDir
+)
+
+var dirTypes = [...]MsgType{MsgDirAllSlash, MsgDirAll, MsgDir}
+
+// Dir lists the directory at path as full paths ("/10.67C6697351FF/",
+// "/10.67C6697351FF/temperature"). It asks with MSG_DIRALLSLASH and falls
+// back to MSG_DIRALL and then MSG_DIR when the server answers -42 (older
+// servers, --no_dirall), remembering the fallback.
+func (c *Client) Dir(ctx context.Context, path string, opts ...DirOption) ([]string, error) {
+	o := dirOptions{slash: true, bus: c.flags&FlagBusRet != 0}
+	for _, f := range opts {
+		f(&o)
+	}
+	flags := c.flags &^ FlagBusRet
+	if o.bus {
+		flags |= FlagBusRet
+	}
+	mode := c.server.dirMode.Load()
+	if !o.slash {
+		mode = max(mode, modeDirAll)
+	}
+	for {
+		rep, err := c.do(ctx, "dir", dirTypes[mode], flags, path, nil, 0, 0)
+		if err != nil {
+			if se, ok := err.(*ServerError); ok && se.Code == int32(syscall.ENOMSG) && mode < modeDir {
+				mode++
+				c.rememberDirMode(mode)
+				continue
+			}
+			return nil, err
+		}
+		if mode == modeDir {
+			return rep.entries, nil
+		}
+		return splitList(rep.data), nil
+	}
+}
+
+func (c *Client) rememberDirMode(mode int32) {
+	for {
+		old := c.server.dirMode.Load()
+		if old >= mode || c.server.dirMode.CompareAndSwap(old, mode) {
+			return
+		}
+	}
+}
+
+// splitList splits a DIRALL reply: comma-separated, NUL-terminated.
+func splitList(data []byte) []string {
+	s := strings.TrimRight(string(data), "\x00")
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
+}
