@@ -58,12 +58,12 @@ type DeviceFormat uint8
 
 // Device-name formats (FLG_FORMAT_FDI …).
 const (
-	FormatFDI  DeviceFormat = iota // 10.67C6697351FF (the default)
-	FormatFI                       // 1067C6697351FF
-	FormatFDIDC                    // 10.67C6697351FF.8D
-	FormatFDIC                     // 10.67C6697351FF8D
-	FormatFIDC                     // 1067C6697351FF.8D
-	FormatFIC                      // 1067C6697351FF8D
+	FormatFDI   DeviceFormat = iota // 10.67C6697351FF (the default)
+	FormatFI                        // 1067C6697351FF
+	FormatFDIDC                     // 10.67C6697351FF.8D
+	FormatFDIC                      // 10.67C6697351FF8D
+	FormatFIDC                      // 1067C6697351FF.8D
+	FormatFIC                       // 1067C6697351FF8D
 )
 
 var (
