@@ -285,10 +285,7 @@ func (c *Client) isClosed() bool {
 // do sends a request naming path and turns a negative return code into a
 // *ServerError.
 func (c *Client) do(ctx context.Context, op string, typ MsgType, flags Flags, path string, data []byte, size, offset int32) (reply, error) {
-	if err := checkPath(path); err != nil {
-		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
-	}
-	rep, err := c.roundTrip(ctx, op, path, request{typ: typ, flags: flags, payload: pathPayload(path, data), size: size, offset: offset})
+	rep, err := c.doRaw(ctx, op, typ, flags, path, data, size, offset)
 	if err != nil {
 		return rep, err
 	}
@@ -296,6 +293,15 @@ func (c *Client) do(ctx context.Context, op string, typ MsgType, flags Flags, pa
 		return rep, c.serverError(ctx, op, path, -rep.hdr.Ret)
 	}
 	return rep, nil
+}
+
+// doRaw sends a request naming path and returns the reply whatever its
+// return code.
+func (c *Client) doRaw(ctx context.Context, op string, typ MsgType, flags Flags, path string, data []byte, size, offset int32) (reply, error) {
+	if err := checkPath(path); err != nil {
+		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
+	}
+	return c.roundTrip(ctx, op, path, request{typ: typ, flags: flags, payload: pathPayload(path, data), size: size, offset: offset})
 }
 
 // ErrInvalidPath is wrapped by the error for a path that cannot be sent:

@@ -50,14 +50,17 @@ func (c *Client) Dir(ctx context.Context, path string, opts ...DirOption) ([]str
 		mode = max(mode, modeDirAll)
 	}
 	for {
-		rep, err := c.do(ctx, "dir", dirTypes[mode], flags, path, nil, 0, 0)
+		rep, err := c.doRaw(ctx, "dir", dirTypes[mode], flags, path, nil, 0, 0)
 		if err != nil {
-			if se, ok := err.(*ServerError); ok && se.Code == int32(syscall.ENOMSG) && mode < modeDir {
-				mode++
-				c.rememberDirMode(mode)
-				continue
-			}
 			return nil, err
+		}
+		if rep.hdr.Ret == -int32(syscall.ENOMSG) && mode < modeDir {
+			mode++
+			c.rememberDirMode(mode)
+			continue
+		}
+		if rep.hdr.Ret < 0 {
+			return nil, c.serverError(ctx, "dir", path, -rep.hdr.Ret)
 		}
 		if mode == modeDir {
 			return rep.entries, nil
