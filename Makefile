@@ -1,0 +1,36 @@
+# owfuse build and test entry points. `make test` is what CI runs.
+GO      ?= go
+PREFIX  ?= /usr/local
+DESTDIR ?=
+FUZZTIME ?= 4s
+
+.PHONY: all build test lint unit race-gomaxprocs1 fuzz integration bench clean
+
+all: build
+
+build:
+	$(GO) build -o bin/owfuse .
+
+## test: everything CI checks — lint, unit and integration tests with -race
+## (and once more with GOMAXPROCS=1), and a short fuzzing run.
+test: lint unit race-gomaxprocs1 fuzz
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+race-gomaxprocs1:
+	GOMAXPROCS=1 $(GO) test -race -count=1 ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzReadReply$$' -fuzztime $(FUZZTIME) ./owclient
+	$(GO) test -run '^$$' -fuzz '^FuzzParseStructure$$' -fuzztime $(FUZZTIME) ./owclient
+
+integration: build
+	$(GO) test -race -count=1 ./integration/...
+
+clean:
+	rm -rf bin
