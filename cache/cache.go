@@ -1,0 +1,325 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/owfuse/owfuse/owclient"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultEntries        = 4096
+	DefaultRequestTimeout = 10 * time.Second
+)
+
+// Options configure a Cache.
+type Options struct {
+	// Entries bounds the number of cached listings and values.
+	Entries int
+	// Lifetimes per class; the zero value disables caching entirely, so
+	// start from DefaultLifetimes.
+	Lifetimes Lifetimes
+	// RequestTimeout bounds a request that several callers share: it runs
+	// on after the first caller gives up, for the others.
+	RequestTimeout time.Duration
+	// Now is the clock, for tests; nil means time.Now.
+	Now func() time.Time
+}
+
+// Entry is one name in a directory listing.
+type Entry struct {
+	Name  string
+	IsDir bool
+}
+
+// Property is what is known about a path's value.
+type Property struct {
+	// Structure is owserver's /structure line for a device property. Known
+	// is false for paths without one (settings, statistics, …) and for
+	// properties owserver has no line for.
+	Structure owclient.Structure
+	Known     bool
+	Class     Class
+}
+
+// Cache answers listings, values and structure lines for one owserver
+// client. It is safe for concurrent use.
+type Cache struct {
+	client   *owclient.Client
+	opts     Options
+	lru      *lru.Cache[string, entry]
+	flights  singleflight.Group
+	gen      atomic.Uint64 // bumped by every write, so that no flight started before it stores its answer
+	counters counters
+
+	mu         sync.Mutex // guards following
+	structures map[string]Property
+}
+
+// familyStructure is owserver's line for every device's family property.
+var familyStructure = owclient.Structure{Type: 'a', Elements: 1, Access: owclient.ReadOnly, Size: 2, Change: owclient.Fixed}
+
+type entry struct {
+	value   any // []byte or []Entry
+	expires time.Time
+}
+
+// New returns a cache in front of client.
+func New(client *owclient.Client, opts Options) (*Cache, error) {
+	if opts.Entries < 0 || opts.RequestTimeout < 0 {
+		return nil, errors.New("cache: negative size or timeout")
+	}
+	if opts.Entries == 0 {
+		opts.Entries = DefaultEntries
+	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	l, err := lru.New[string, entry](opts.Entries)
+	if err != nil {
+		return nil, err
+	}
+	return &Cache{client: client, opts: opts, lru: l, structures: map[string]Property{}}, nil
+}
+
+// Lifetimes returns the lifetimes in force.
+func (c *Cache) Lifetimes() Lifetimes { return c.opts.Lifetimes }
+
+// Len returns the number of cached listings and values.
+func (c *Cache) Len() int { return c.lru.Len() }
+
+func (c *Cache) lookup(key string, class Class) (any, bool) {
+	e, ok := c.lru.Get(key)
+	if ok && c.opts.Now().Before(e.expires) {
+		c.counters.hits[class].Add(1)
+		return e.value, true
+	}
+	if ok {
+		c.lru.Remove(key)
+	}
+	c.counters.misses[class].Add(1)
+	return nil, false
+}
+
+// shared runs fetch once for all concurrent callers with the same key and,
+// if no write intervened, stores its answer for lifetime. Each caller
+// waits only as long as its own context allows.
+func (c *Cache) shared(ctx context.Context, key string, lifetime time.Duration, fetch func(context.Context) (any, error)) (any, error) {
+	gen := c.gen.Load()
+	ch := c.flights.DoChan(key+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RequestTimeout)
+		defer cancel()
+		v, err := fetch(fctx)
+		if err == nil && lifetime > 0 && c.gen.Load() == gen {
+			c.lru.Add(key, entry{value: v, expires: c.opts.Now().Add(lifetime)})
+		}
+		return v, err
+	})
+	select {
+	case r := <-ch:
+		return r.Val, r.Err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Dir lists the directory at path, sorted by name.
+func (c *Cache) Dir(ctx context.Context, path string) ([]Entry, error) {
+	loc := locate(path)
+	lifetime := c.opts.Lifetimes.Directory
+	if loc.uncached || lifetime <= 0 {
+		return c.fetchDir(ctx, path)
+	}
+	key := "d" + path
+	if v, ok := c.lookup(key, Directory); ok {
+		return v.([]Entry), nil
+	}
+	v, err := c.shared(ctx, key, lifetime, func(ctx context.Context) (any, error) { return c.fetchDir(ctx, path) })
+	if err != nil {
+		return nil, err
+	}
+	return v.([]Entry), nil
+}
+
+func (c *Cache) fetchDir(ctx context.Context, path string) ([]Entry, error) {
+	c.counters.messages[msgDir].Add(1)
+	list, err := c.client.Dir(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]Entry, 0, len(list))
+	slashes := false
+	for _, p := range list {
+		name := p
+		if i := strings.LastIndexByte(strings.TrimSuffix(p, "/"), '/'); i >= 0 {
+			name = p[i+1:]
+		}
+		e := Entry{Name: strings.TrimSuffix(name, "/"), IsDir: strings.HasSuffix(name, "/")}
+		slashes = slashes || e.IsDir
+		if e.Name != "" {
+			entries = append(entries, e)
+		}
+	}
+	if !slashes {
+		// A server without DIRALLSLASH: find the directories another way.
+		for i := range entries {
+			entries[i].IsDir = c.probeDir(ctx, strings.TrimSuffix(path, "/")+"/"+entries[i].Name)
+		}
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	return entries, nil
+}
+
+// probeDir tells a directory from a file on servers that list without
+// slashes: device and special names are directories; anything else is one
+// if reading it says EISDIR.
+func (c *Cache) probeDir(ctx context.Context, path string) bool {
+	loc := locate(path)
+	if loc.property == "" {
+		return true
+	}
+	c.counters.messages[msgRead].Add(1)
+	_, err := c.client.ReadAt(ctx, path, 1, 0)
+	return errors.Is(err, syscall.EISDIR)
+}
+
+// valueKey is the key of a value: the same device property seen through
+// /bus.0/ or /alarm/ is one value.
+func valueKey(path string, loc location) string {
+	if loc.device != "" {
+		return "v/" + loc.device[strings.LastIndexByte(loc.device, '/')+1:] + "/" + loc.property
+	}
+	return "v/" + loc.top + "/" + loc.property
+}
+
+// Read returns the value at path, from the cache while it is fresh for its
+// class.
+func (c *Cache) Read(ctx context.Context, path string) ([]byte, error) {
+	loc := locate(path)
+	if loc.uncached {
+		return c.fetchValue(ctx, path)
+	}
+	p, err := c.Property(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	lifetime := c.opts.Lifetimes.of(p.Class)
+	if lifetime <= 0 {
+		return c.fetchValue(ctx, path)
+	}
+	key := valueKey(path, loc)
+	if v, ok := c.lookup(key, p.Class); ok {
+		return v.([]byte), nil
+	}
+	v, err := c.shared(ctx, key, lifetime, func(ctx context.Context) (any, error) { return c.fetchValue(ctx, path) })
+	if err != nil {
+		return nil, err
+	}
+	return v.([]byte), nil
+}
+
+func (c *Cache) fetchValue(ctx context.Context, path string) ([]byte, error) {
+	c.counters.messages[msgRead].Add(1)
+	return c.client.Read(ctx, path)
+}
+
+// Write sends data to path and drops what the write may have changed: the
+// value itself, and for an alias or a setting everything (an alias renames
+// a directory; a setting such as the temperature scale changes every
+// value).
+func (c *Cache) Write(ctx context.Context, path string, data []byte) error {
+	c.counters.messages[msgWrite].Add(1)
+	err := c.client.Write(ctx, path, data)
+	loc := locate(path)
+	if loc.property == "alias" || loc.top == "settings" {
+		c.Purge()
+	} else {
+		c.gen.Add(1)
+		c.lru.Remove(valueKey(path, loc))
+	}
+	return err
+}
+
+// Purge drops every cached listing, value and structure line.
+func (c *Cache) Purge() {
+	c.gen.Add(1)
+	c.lru.Purge()
+	c.mu.Lock()
+	c.structures = map[string]Property{}
+	c.mu.Unlock()
+}
+
+// Property returns what owserver's structure says of path (a device
+// property) or, for other paths, the class their place implies. Structure
+// lines are fetched once per family and property: they do not touch the
+// bus and never change.
+func (c *Cache) Property(ctx context.Context, path string) (Property, error) {
+	loc := locate(path)
+	if loc.device == "" {
+		if loc.top == "structure" {
+			return Property{Class: Fixed}, nil
+		}
+		return Property{Class: topClass(loc.top)}, nil
+	}
+	if loc.property == "" {
+		return Property{Structure: owclient.Structure{Type: 'D', Access: owclient.NoAccess}, Known: true, Class: Directory}, nil
+	}
+	if loc.property == "family" {
+		// Known without asking, and needed to ask about aliased devices.
+		return Property{Structure: familyStructure, Known: true, Class: Fixed}, nil
+	}
+	family := loc.family
+	if family == "" {
+		// An alias: the family is a property of the device.
+		b, err := c.Read(ctx, loc.device+"/family")
+		if err != nil {
+			return Property{}, err
+		}
+		family = strings.TrimSpace(string(b))
+	}
+	key := family + "/" + loc.property
+	c.mu.Lock()
+	p, ok := c.structures[key]
+	c.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	v, err := c.shared(ctx, "s"+key, 0, func(ctx context.Context) (any, error) {
+		c.counters.messages[msgRead].Add(1)
+		st, err := c.client.Structure(ctx, family, loc.property)
+		var se *owclient.ServerError
+		switch {
+		case err == nil:
+			return Property{Structure: st, Known: true, Class: classOf(st.Change)}, nil
+		case errors.Is(err, syscall.EISDIR):
+			return Property{Structure: owclient.Structure{Type: 'D', Access: owclient.NoAccess}, Known: true, Class: Directory}, nil
+		case errors.As(err, &se):
+			// owserver has no line for it (hidden or newer properties):
+			// assume the worst, a volatile value.
+			return Property{Class: Volatile}, nil
+		}
+		return nil, err
+	})
+	if err != nil {
+		return Property{}, err
+	}
+	p = v.(Property)
+	c.mu.Lock()
+	c.structures[key] = p
+	c.mu.Unlock()
+	return p, nil
+}
