@@ -29,7 +29,7 @@ var (
 // OpError is the error of a call that did not get a reply from owserver:
 // the network failed, the reply was malformed, or time ran out.
 type OpError struct {
-	Op   string // "read", "write", "dir", "presence", "ping", "send" or "dial"
+	Op   string // "read", "write", "dir", "presence", "ping" or "send"
 	Path string // the owserver path, empty for ping
 	Addr string // the server address
 	Err  error  // a *ConnError, *ProtocolError, a timeout or context.Canceled
@@ -49,8 +49,8 @@ func (e *OpError) Unwrap() error { return e.Err }
 // Timeout reports whether the call ran out of time.
 func (e *OpError) Timeout() bool { return errors.Is(e.Err, ErrTimeout) }
 
-// ConnError is a network failure: the server could not be reached, or the
-// connection broke.
+// ConnError is a network failure: the server could not be reached (Err is
+// then a *net.OpError with Op "dial"), or the connection broke.
 type ConnError struct {
 	Err error // the error from the net package or io.EOF
 }
