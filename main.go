@@ -1,7 +1,8 @@
-// Command owfuse talks to OWFS's owserver, the 1-Wire bus daemon (TCP port
-// 4304). Its verbs dir, read, write and present print what ow-shell's owdir,
-// owread, owwrite and owpresent print for the same server and paths, byte
-// for byte; ping checks that owserver answers.
+// Command owfuse mounts OWFS's owserver, the 1-Wire bus daemon (TCP port
+// 4304), as a filesystem, and talks to it from the shell: its verbs dir,
+// read, write and present print what ow-shell's owdir, owread, owwrite and
+// owpresent print for the same server and paths, byte for byte; ping checks
+// that owserver answers.
 package main
 
 import (
@@ -14,11 +15,15 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
-	"github.com/owfuse/owfuse/owclient"
 	"github.com/urfave/cli/v2"
+
+	"github.com/owfuse/owfuse/owclient"
+	"github.com/owfuse/owfuse/owfs"
 )
 
 // Exit codes; README's EXIT CODES section lists them.
@@ -46,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g := &globals{}
 	app := &cli.App{
 		Name:           "owfuse",
-		Usage:          "the ow-shell toolbox (owdir, owread, owwrite, owpresent) for OWFS's owserver",
+		Usage:          "mount OWFS's owserver as a filesystem; and the ow-shell toolbox (owdir, owread, owwrite, owpresent)",
 		Flags:          globalFlags(),
 		Before:         g.parse,
 		After:          g.close,
@@ -76,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // commands returns the verbs. Each verb's OnUsageError reports a bad flag
 // as a usage error; a mount verb would join this list.
 func commands(g *globals) []*cli.Command {
-	cmds := []*cli.Command{dirCommand(g), readCommand(g), writeCommand(g), presentCommand(g), pingCommand(g)}
+	cmds := []*cli.Command{mountCommand(), dirCommand(g), readCommand(g), writeCommand(g), presentCommand(g), pingCommand(g)}
 	for _, c := range cmds {
 		c.OnUsageError = usageError("owfuse " + c.Name)
 	}
@@ -359,4 +364,140 @@ func usageError(name string) cli.OnUsageErrorFunc {
 	return func(_ *cli.Context, err error, _ bool) error {
 		return usageErrorf("%v (see %s --help)", err, name)
 	}
+}
+
+func mountCommand() *cli.Command {
+	var flags []cli.Flag
+	for _, s := range owfs.Settings {
+		env := []string{"OWFUSE_" + strings.ToUpper(s.Name)}
+		if s.Bool {
+			flags = append(flags, &cli.BoolFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env})
+		} else {
+			flags = append(flags, &cli.StringFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env, DefaultText: s.Default()})
+		}
+	}
+	flags = append(flags, &cli.StringSliceFlag{Name: "o", Usage: "mount options, comma-separated: the flags above with underscores (-o ro,temp_scale=F)"})
+	return &cli.Command{
+		Name:      "mount",
+		Usage:     "serve owserver's tree at MOUNTPOINT until unmounted or interrupted",
+		ArgsUsage: "SERVER MOUNTPOINT [-o OPTIONS]",
+		Flags:     flags,
+		Action:    mount,
+	}
+}
+
+// mount parses the settings (flags, then -o lists in order; both may also
+// follow the positional arguments, as mount(8) passes them), mounts, and
+// serves until SIGINT or SIGTERM.
+func mount(c *cli.Context) error {
+	cfg := owfs.DefaultConfig()
+	for _, s := range owfs.Settings {
+		if !c.IsSet(s.FlagName()) {
+			continue
+		}
+		v := c.String(s.FlagName())
+		if s.Bool {
+			v = fmt.Sprint(c.Bool(s.FlagName()))
+		}
+		if err := s.Set(&cfg, v); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
+	for _, list := range c.StringSlice("o") {
+		if err := owfs.ParseOptions(&cfg, list); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
+	pos, err := trailingOptions(&cfg, c.Args().Slice())
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if len(pos) != 2 {
+		return usageErrorf("mount needs SERVER and MOUNTPOINT (see owfuse mount --help)")
+	}
+	level := slog.LevelInfo
+	if cfg.Debug || cfg.FuseDebug {
+		level = slog.LevelDebug
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
+
+	m, err := owfs.Mount(c.Context, pos[0], pos[1], cfg)
+	if err != nil {
+		code := exitError
+		var ue *owfs.UnreachableError
+		if errors.As(err, &ue) {
+			code = exitUnreachable
+		}
+		return cli.Exit("owfuse: "+strings.ReplaceAll(err.Error(), "owclient: ", ""), code)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "owfuse: serving owserver %s at %s; stop with Ctrl-C or umount %s\n", m.Client.Addr(), m.Dir, m.Dir)
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	go func() { m.Server.Wait(); close(done) }()
+	for {
+		select {
+		case <-done: // unmounted from outside (umount, fusermount3 -u)
+			m.Client.Close()
+			return nil
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				m.Cache.Purge()
+				cfg.Logger.Info("SIGHUP: caches dropped")
+				continue
+			}
+			lazy, err := m.Unmount()
+			if err != nil {
+				return cli.Exit("owfuse: "+err.Error(), exitError)
+			}
+			if lazy {
+				cfg.Logger.Warn("mount was busy; detached it lazily", "mountpoint", m.Dir)
+			}
+			return nil
+		}
+	}
+}
+
+// trailingOptions takes the options that follow the positional arguments
+// (-o LIST, -oLIST, --flag, --flag=value) and returns the positionals.
+func trailingOptions(cfg *owfs.Config, args []string) ([]string, error) {
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-o":
+			if i+1 >= len(args) {
+				return nil, errors.New("-o needs a list of options")
+			}
+			i++
+			if err := owfs.ParseOptions(cfg, args[i]); err != nil {
+				return nil, err
+			}
+		case strings.HasPrefix(a, "-o"):
+			if err := owfs.ParseOptions(cfg, a[2:]); err != nil {
+				return nil, err
+			}
+		case strings.HasPrefix(a, "--") && len(a) > 2:
+			name, value, hasValue := strings.Cut(a[2:], "=")
+			s, ok := owfs.LookupSetting(name)
+			if !ok {
+				return nil, fmt.Errorf("unknown flag %s", a)
+			}
+			if !hasValue && !s.Bool {
+				if i+1 >= len(args) {
+					return nil, fmt.Errorf("flag %s needs a value", a)
+				}
+				i++
+				value = args[i]
+			}
+			if err := s.Set(cfg, value); err != nil {
+				return nil, err
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return pos, nil
 }

@@ -1,0 +1,176 @@
+package owfs
+
+import (
+	"context"
+	"sort"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/owfuse/owfuse/cache"
+)
+
+// dirNode is an owserver directory: the root, a device, a subdirectory
+// such as errata, or one of owserver's own (settings, uncached, bus.0…).
+type dirNode struct {
+	fs.Inode
+	fs   *FS
+	path string
+}
+
+var (
+	_ = (fs.NodeLookuper)((*dirNode)(nil))
+	_ = (fs.NodeReaddirer)((*dirNode)(nil))
+	_ = (fs.NodeGetattrer)((*dirNode)(nil))
+	_ = (fs.NodeSetattrer)((*dirNode)(nil))
+	_ = (fs.NodeMkdirer)((*dirNode)(nil))
+	_ = (fs.NodeMknoder)((*dirNode)(nil))
+	_ = (fs.NodeCreater)((*dirNode)(nil))
+	_ = (fs.NodeLinker)((*dirNode)(nil))
+	_ = (fs.NodeSymlinker)((*dirNode)(nil))
+	_ = (fs.NodeUnlinker)((*dirNode)(nil))
+	_ = (fs.NodeRmdirer)((*dirNode)(nil))
+	_ = (fs.NodeRenamer)((*dirNode)(nil))
+)
+
+// specialNames are owserver's own directories at the root. They can be
+// looked up even when the listing hides them.
+var specialNames = map[string]bool{
+	"uncached": true, "settings": true, "system": true, "statistics": true,
+	"structure": true, "simultaneous": true, "alarm": true,
+}
+
+const dirMode = syscall.S_IFDIR | 0o755
+
+// Getattr - FUSE call. Directories are 0755, owned by the mount's owner.
+func (d *dirNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	d.fs.fillAttr(&out.Attr, dirMode, d.path)
+	return 0
+}
+
+// Setattr - FUSE call. touch succeeds without reaching owserver; chmod and
+// chown are refused.
+func (d *dirNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if errno := d.fs.refuseSetattr(in); errno != 0 {
+		return errno
+	}
+	return d.Getattr(ctx, f, out)
+}
+
+func (d *dirNode) entries(ctx context.Context) ([]cache.Entry, syscall.Errno) {
+	ctx, cancel := d.fs.requestContext(ctx)
+	defer cancel()
+	es, err := d.fs.cache.Dir(ctx, d.path)
+	return es, d.fs.errno(ctx, "readdir", d.path, err)
+}
+
+// Readdir - FUSE call. The listing (cached for the directory lifetime) in
+// name order, with each entry's type.
+func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	es, errno := d.entries(ctx)
+	if errno != 0 {
+		return nil, errno
+	}
+	out := make([]fuse.DirEntry, len(es))
+	for i, e := range es {
+		mode := uint32(syscall.S_IFREG)
+		if e.IsDir {
+			mode = syscall.S_IFDIR
+		}
+		out[i] = fuse.DirEntry{Name: e.Name, Mode: mode, Ino: ino(childPath(d.path, e.Name))}
+	}
+	return fs.NewListDirStream(out), 0
+}
+
+// Lookup - FUSE call. A name exists if the directory's listing has it; the
+// answer costs no owserver message while the listing is cached.
+func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	es, errno := d.entries(ctx)
+	if errno != 0 {
+		return nil, errno
+	}
+	i := sort.Search(len(es), func(i int) bool { return es[i].Name >= name })
+	found := i < len(es) && es[i].Name == name
+	isDir := found && es[i].IsDir
+	if !found && d.path == "/" && specialNames[name] {
+		found, isDir = true, true
+	}
+	if !found {
+		return nil, syscall.ENOENT
+	}
+	path := childPath(d.path, name)
+	if isDir {
+		child := &dirNode{fs: d.fs, path: path}
+		d.fs.fillAttr(&out.Attr, dirMode, path)
+		return d.NewInode(ctx, child, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino(path)}), 0
+	}
+	pctx, cancel := d.fs.requestContext(ctx)
+	defer cancel()
+	prop, err := d.fs.cache.Property(pctx, path)
+	if errno := d.fs.errno(pctx, "lookup", path, err); errno != 0 {
+		return nil, errno
+	}
+	child := &propNode{fs: d.fs, path: path, prop: prop}
+	d.fs.fillAttr(&out.Attr, child.mode(), path)
+	return d.NewInode(ctx, child, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino(path)}), 0
+}
+
+// refusal is the errno for changing the namespace: owserver's names are
+// its devices and properties.
+func (d *dirNode) refusal() syscall.Errno {
+	if d.fs.opts.ReadOnly {
+		return syscall.EROFS
+	}
+	return syscall.EPERM
+}
+
+// Mkdir - FUSE call, refused.
+func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, d.refusal()
+}
+
+// Mknod - FUSE call, refused.
+func (d *dirNode) Mknod(ctx context.Context, name string, mode uint32, dev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, d.refusal()
+}
+
+// Create - FUSE call, refused: only names owserver lists exist. (An
+// O_CREAT open of an existing property does not come here.)
+func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	return nil, nil, 0, d.refusal()
+}
+
+// Link - FUSE call, refused.
+func (d *dirNode) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, d.refusal()
+}
+
+// Symlink - FUSE call, refused.
+func (d *dirNode) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, d.refusal()
+}
+
+// Unlink - FUSE call, refused (go-fuse's default would succeed and drop
+// the node).
+func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno { return d.refusal() }
+
+// Rmdir - FUSE call, refused.
+func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno { return d.refusal() }
+
+// Rename - FUSE call, refused. To rename a device, write its alias.
+func (d *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	return d.refusal()
+}
+
+// refuseSetattr allows what touch does (times) and refuses what would
+// claim a change owserver cannot make (mode, owner).
+func (f *FS) refuseSetattr(in *fuse.SetAttrIn) syscall.Errno {
+	if in.Valid&(fuse.FATTR_MODE|fuse.FATTR_UID|fuse.FATTR_GID) != 0 {
+		if f.opts.ReadOnly {
+			return syscall.EROFS
+		}
+		return syscall.EPERM
+	}
+	return 0
+}

@@ -1,0 +1,32 @@
+package owfs
+
+import (
+	"context"
+	"errors"
+	"syscall"
+
+	"github.com/owfuse/owfuse/owclient"
+)
+
+// errno turns an error from the cache into what the kernel is told, and
+// logs it once with the path. owserver's codes keep their meaning; anything
+// that went wrong on the way (unreachable, timed out, nonsense) is EIO,
+// never ENOENT, so that a dead server does not look like a missing sensor.
+func (f *FS) errno(ctx context.Context, op, path string, err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	var se *owclient.ServerError
+	switch {
+	case errors.As(err, &se):
+		e := se.Errno()
+		f.log.Debug("owserver refused", "op", op, "path", path, "errno", e, "err", err)
+		return e
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		return syscall.EINTR
+	case errors.Is(err, owclient.ErrInvalidPath):
+		return syscall.EINVAL
+	}
+	f.log.Warn("owserver request failed", "op", op, "path", path, "err", err)
+	return syscall.EIO
+}

@@ -1,0 +1,120 @@
+package owfs
+
+import (
+	"context"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/owfuse/owfuse/cache"
+)
+
+// Options configure the filesystem.
+type Options struct {
+	// UID and GID own every file and directory.
+	UID, GID uint32
+	// ReadOnly refuses every write with EROFS.
+	ReadOnly bool
+	// Newline appends "\n" to text values, so that cat leaves the prompt on
+	// a line of its own. Binary properties are never changed.
+	Newline bool
+	// Timeout bounds every owserver request a FUSE call makes.
+	Timeout time.Duration
+	// Logger receives errors returned to the kernel; nil is silent.
+	Logger *slog.Logger
+}
+
+// FS is the state shared by every node of a mount.
+type FS struct {
+	cache   *cache.Cache
+	opts    Options
+	mounted time.Time
+	log     *slog.Logger
+}
+
+// New returns the filesystem's root node, serving c.
+func New(c *cache.Cache, opts Options) *Root {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(discard{})
+	}
+	f := &FS{cache: c, opts: opts, mounted: time.Now(), log: log}
+	return &Root{dirNode: dirNode{fs: f, path: "/"}}
+}
+
+// Root is the filesystem's root directory.
+type Root struct {
+	dirNode
+}
+
+var _ = (fs.NodeStatfser)((*Root)(nil))
+
+// Statfs answers statfs(2) and df: owserver has no blocks to count.
+func (r *Root) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	out.Bsize = 4096
+	out.Frsize = 4096
+	out.NameLen = 255
+	return 0
+}
+
+// KernelTimeouts returns the entry, attribute and negative-lookup timeouts
+// for fs.Options: the cache's directory lifetime.
+func (f *Root) KernelTimeouts() (entry, attr, negative time.Duration) {
+	d := f.fs.cache.Lifetimes().Directory
+	return d, d, d
+}
+
+// ino is a path's inode number: stable for as long as the path exists, and
+// the same across mounts.
+func ino(path string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(path))
+	n := h.Sum64()
+	if n <= 1 {
+		n += 2 // 1 is the root's
+	}
+	return n
+}
+
+func (f *FS) fillAttr(out *fuse.Attr, mode uint32, path string) {
+	out.Mode = mode
+	out.Ino = ino(path)
+	out.Nlink = 1
+	out.Uid = f.opts.UID
+	out.Gid = f.opts.GID
+	out.Size = 0
+	out.Blksize = 4096
+	t := f.mounted
+	out.SetTimes(&t, &t, &t)
+}
+
+// requestContext bounds a FUSE call's owserver work by the request timeout.
+func (f *FS) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, f.opts.Timeout)
+}
+
+// childPath joins a directory's owserver path and a name.
+func childPath(dir, name string) string {
+	if dir == "/" {
+		return "/" + name
+	}
+	return dir + "/" + name
+}
+
+// ProcessOwner returns the uid and gid of this process, the default owner.
+func ProcessOwner() (uid, gid uint32) { return uint32(os.Getuid()), uint32(os.Getgid()) }
+
+type discard struct{}
+
+func (discard) Enabled(context.Context, slog.Level) bool  { return false }
+func (discard) Handle(context.Context, slog.Record) error { return nil }
+func (d discard) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discard) WithGroup(string) slog.Handler           { return d }

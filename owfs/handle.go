@@ -1,0 +1,134 @@
+package owfs
+
+import (
+	"context"
+	"sync"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// handle is one open of a property file. It is safe for concurrent use:
+// the kernel may send reads and writes of one handle in parallel.
+type handle struct {
+	node *propNode
+
+	mu     sync.Mutex // guards following
+	value  []byte     // what reads return, fetched once
+	loaded bool
+	buf    []byte // written and not yet committed
+	dirty  bool   // buf (possibly empty, after a truncate) awaits a commit
+}
+
+var (
+	_ = (fs.FileReader)((*handle)(nil))
+	_ = (fs.FileWriter)((*handle)(nil))
+	_ = (fs.FileFlusher)((*handle)(nil))
+	_ = (fs.FileFsyncer)((*handle)(nil))
+	_ = (fs.FileReleaser)((*handle)(nil))
+)
+
+func (h *handle) load(ctx context.Context) syscall.Errno {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.loadLocked(ctx)
+}
+
+func (h *handle) loadLocked(ctx context.Context) syscall.Errno {
+	if h.loaded {
+		return 0
+	}
+	v, errno := h.node.read(ctx)
+	if errno != 0 {
+		return errno
+	}
+	h.value, h.loaded = v, true
+	return 0
+}
+
+// Read - FUSE call. Serves the value fetched at open (or at the first
+// read of a read-write handle), at any offset.
+func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if errno := h.loadLocked(ctx); errno != 0 {
+		return nil, errno
+	}
+	if off >= int64(len(h.value)) {
+		return fuse.ReadResultData(nil), 0
+	}
+	end := min(off+int64(len(dest)), int64(len(h.value)))
+	return fuse.ReadResultData(h.value[off:end]), 0
+}
+
+// maxValue bounds a handle's write buffer: owserver takes no more in one
+// message.
+const maxValue = 100050
+
+// Write - FUSE call. Collects data at its offset; commits at once when
+// the buffer ends in a newline, so that the writer sees a refusal.
+func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	end := off + int64(len(data))
+	if off < 0 || end > maxValue {
+		return 0, syscall.EFBIG
+	}
+	if int64(len(h.buf)) < end {
+		h.buf = append(h.buf, make([]byte, end-int64(len(h.buf)))...)
+	}
+	copy(h.buf[off:], data) // data is reused after we return
+	h.dirty = true
+	if h.buf[len(h.buf)-1] == '\n' {
+		if errno := h.commitLocked(ctx); errno != 0 {
+			return 0, errno
+		}
+	}
+	return uint32(len(data)), 0
+}
+
+func (h *handle) truncate() {
+	h.mu.Lock()
+	h.buf, h.dirty = h.buf[:0], true
+	h.mu.Unlock()
+}
+
+// commitLocked sends the buffer as one value, without one trailing newline
+// (echo's) or CRLF. The buffer is spent either way: a refused value is not
+// sent again at close.
+func (h *handle) commitLocked(ctx context.Context) syscall.Errno {
+	if !h.dirty {
+		return 0
+	}
+	v := h.buf
+	switch {
+	case len(v) >= 2 && v[len(v)-2] == '\r' && v[len(v)-1] == '\n':
+		v = v[:len(v)-2]
+	case len(v) >= 1 && v[len(v)-1] == '\n':
+		v = v[:len(v)-1]
+	}
+	h.buf, h.dirty = nil, false
+	h.loaded = false // a later read of a read-write handle sees the new value
+	return h.node.commit(ctx, v)
+}
+
+// Flush - FUSE call, at every close(2). Commits what is left.
+func (h *handle) Flush(ctx context.Context) syscall.Errno {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.commitLocked(ctx)
+}
+
+// Fsync - FUSE call. Commits what is left; 0 once owserver has it (vim
+// refuses to save on a failing fsync).
+func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
+	return h.Flush(ctx)
+}
+
+// Release - FUSE call. The kernel ignores its result; Flush normally
+// committed already.
+func (h *handle) Release(ctx context.Context) syscall.Errno {
+	defer h.node.forget(h)
+	return h.Flush(ctx)
+}

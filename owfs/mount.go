@@ -1,0 +1,208 @@
+package owfs
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/owfuse/owfuse/cache"
+	"github.com/owfuse/owfuse/owclient"
+)
+
+// Mounted is a live mount of an owserver.
+type Mounted struct {
+	Dir    string
+	Server *fuse.Server
+	Client *owclient.Client
+	Cache  *cache.Cache
+}
+
+// Errors of Mount that a caller may want to tell apart.
+var (
+	ErrNoFUSE         = errors.New("FUSE is not available (no /dev/fuse; install fuse3, or load the fuse module)")
+	ErrAlreadyMounted = errors.New("already mounted")
+)
+
+// Mount checks everything it can before touching the mountpoint (the
+// server answers, the mountpoint is a directory and not mounted, FUSE is
+// there) and then mounts server at dir. It returns once the kernel serves
+// the mount.
+func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(discard{})
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("mountpoint %s: %w", abs, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("mountpoint %s is not a directory", abs)
+	}
+	if mounted, err := isMountpoint(abs); err == nil && mounted {
+		return nil, fmt.Errorf("mountpoint %s: %w", abs, ErrAlreadyMounted)
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		return nil, ErrNoFUSE
+	}
+
+	opts := owclient.Options{Flags: cfg.ClientFlags(), PoolSize: cfg.PoolSize}
+	if cfg.Debug {
+		opts.Logger = log
+	}
+	client, err := owclient.New(server, opts)
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	err = client.Ping(pctx)
+	cancel()
+	if err != nil {
+		client.Close()
+		return nil, &UnreachableError{Addr: client.Addr(), Err: err}
+	}
+	c, err := cache.New(client, cache.Options{Entries: cfg.CacheSize, Lifetimes: cfg.Lifetimes, RequestTimeout: cfg.Timeout})
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	root := New(c, Options{UID: cfg.UID, GID: cfg.GID, ReadOnly: cfg.ReadOnly, Newline: cfg.Newline, Timeout: cfg.Timeout, Logger: log})
+	entry, attr, negative := root.KernelTimeouts()
+	mo := fuse.MountOptions{
+		FsName:     client.Addr(),
+		Name:       "owfuse",
+		AllowOther: cfg.AllowOther,
+		Debug:      cfg.FuseDebug,
+		// As root, mount(2) directly rather than through fusermount3.
+		DirectMount: os.Geteuid() == 0,
+		MaxWrite:    64 * 1024,
+	}
+	if cfg.FuseDebug {
+		mo.Logger = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+	}
+	if cfg.ReadOnly {
+		mo.Options = append(mo.Options, "ro")
+	}
+	if cfg.DefaultPermissions {
+		mo.Options = append(mo.Options, "default_permissions")
+	}
+	srv, err := fs.Mount(abs, root, &fs.Options{
+		MountOptions:    mo,
+		EntryTimeout:    &entry,
+		AttrTimeout:     &attr,
+		NegativeTimeout: &negative,
+		UID:             cfg.UID,
+		GID:             cfg.GID,
+		Logger:          quietLogger(log),
+	})
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("mount %s: %w", abs, err)
+	}
+	return &Mounted{Dir: abs, Server: srv, Client: client, Cache: c}, nil
+}
+
+// UnreachableError is Mount's error when owserver does not answer a ping.
+type UnreachableError struct {
+	Addr string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	reason := e.Err.Error()
+	var ne *net.OpError
+	if errors.As(e.Err, &ne) {
+		reason = ne.Err.Error()
+	} else if owclient.IsTimeout(e.Err) {
+		reason = "no answer"
+	}
+	return fmt.Sprintf("cannot reach owserver at %s: %s", e.Addr, reason)
+}
+
+// Unwrap returns the ping's error.
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+func quietLogger(l *slog.Logger) *log.Logger {
+	return slog.NewLogLogger(l.Handler(), slog.LevelWarn)
+}
+
+// Unmount unmounts, falling back to a lazy unmount when the mount is busy
+// (a shell's cwd inside it), and closes the connections. lazy reports
+// whether the fallback was needed.
+func (m *Mounted) Unmount() (lazy bool, err error) {
+	defer m.Client.Close()
+	err = m.Server.Unmount()
+	if err == nil {
+		return false, nil
+	}
+	if out, lerr := exec.Command("umount", "-l", m.Dir).CombinedOutput(); lerr != nil {
+		if out2, ferr := exec.Command("fusermount3", "-u", "-z", m.Dir).CombinedOutput(); ferr != nil {
+			return true, fmt.Errorf("unmount %s: %v; lazy unmount: %s %s", m.Dir, err, strings.TrimSpace(string(out)), strings.TrimSpace(string(out2)))
+		}
+	}
+	// The kernel detaches the mount and ends the session once it is idle.
+	waitDone(m.Server, 5*time.Second)
+	return true, nil
+}
+
+func waitDone(s *fuse.Server, limit time.Duration) {
+	done := make(chan struct{})
+	go func() { s.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(limit):
+	}
+}
+
+// isMountpoint reports whether dir is a mountpoint, from
+// /proc/self/mountinfo (never by stat'ing it: a dead FUSE mount would fail
+// the stat, and an automount would hang it).
+func isMountpoint(dir string) (bool, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 4 && unescapeMountinfo(fields[4]) == dir {
+			return true, nil
+		}
+	}
+	return false, sc.Err()
+}
+
+// unescapeMountinfo undoes the octal escapes of mountinfo (\040 for space).
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var n int
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &n); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,222 @@
+package owfs
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/owfuse/owfuse/cache"
+	"github.com/owfuse/owfuse/owclient"
+)
+
+// Config is everything `owfuse mount` can be told, as flags or as -o
+// options: one table (Settings) serves both.
+type Config struct {
+	TempScale     owclient.TempScale
+	PressureScale owclient.PressureScale
+	Format        owclient.DeviceFormat
+	Uncached      bool // every read asks the bus (owserver's FLG_UNCACHED)
+	Padded        bool // values as owserver pads them ("     21.5"), not trimmed
+	HideSpecial   bool // no bus.N, settings, uncached… in listings
+	Newline       bool // a newline after text values
+
+	ReadOnly           bool
+	AllowOther         bool
+	DefaultPermissions bool
+	UID, GID           uint32
+
+	Lifetimes cache.Lifetimes
+	CacheSize int
+	Timeout   time.Duration // per owserver request
+	PoolSize  int
+
+	Debug     bool // owfuse's and the protocol's trace
+	FuseDebug bool // go-fuse's trace of every FUSE call
+	Logger    *slog.Logger
+}
+
+// DefaultConfig returns the defaults; the owner is this process's user.
+func DefaultConfig() Config {
+	uid, gid := ProcessOwner()
+	return Config{
+		Newline:   true,
+		UID:       uid,
+		GID:       gid,
+		Lifetimes: cache.DefaultLifetimes(),
+		CacheSize: cache.DefaultEntries,
+		Timeout:   10 * time.Second,
+		PoolSize:  owclient.DefaultPoolSize,
+	}
+}
+
+// Setting is one setting of Config, known by the same name as a flag
+// (--temp-scale) and as a mount option (-o temp_scale=F).
+type Setting struct {
+	Name  string // mount-option spelling, with underscores
+	Usage string
+	Bool  bool // a switch: "-o ro" or "--ro"; takes =true/=false too
+	set   func(*Config, string) error
+	get   func(Config) string
+}
+
+// FlagName is the option's command-line flag name, with dashes.
+func (o Setting) FlagName() string { return strings.ReplaceAll(o.Name, "_", "-") }
+
+// Default returns the option's value in DefaultConfig, as text.
+func (o Setting) Default() string { return o.get(DefaultConfig()) }
+
+// Set applies a value given as text.
+func (o Setting) Set(c *Config, value string) error {
+	if err := o.set(c, value); err != nil {
+		return fmt.Errorf("option %s: %w", o.Name, err)
+	}
+	return nil
+}
+
+func boolOpt(name, usage string, field func(*Config) *bool) Setting {
+	return Setting{Name: name, Usage: usage, Bool: true,
+		set: func(c *Config, v string) error {
+			if v == "" {
+				*field(c) = true
+				return nil
+			}
+			b, err := strconv.ParseBool(v)
+			*field(c) = b
+			return err
+		},
+		get: func(c Config) string { return strconv.FormatBool(*field(&c)) }}
+}
+
+func durationOpt(name, usage string, field func(*Config) *time.Duration) Setting {
+	return Setting{Name: name, Usage: usage,
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err == nil && d < 0 {
+				err = fmt.Errorf("negative duration %s", v)
+			}
+			*field(c) = d
+			return err
+		},
+		get: func(c Config) string { return field(&c).String() }}
+}
+
+func intOpt(name, usage string, min int, field func(*Config) *int) Setting {
+	return Setting{Name: name, Usage: usage,
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err == nil && n < min {
+				err = fmt.Errorf("%d is below %d", n, min)
+			}
+			*field(c) = n
+			return err
+		},
+		get: func(c Config) string { return strconv.Itoa(*field(&c)) }}
+}
+
+func idOpt(name, usage string, field func(*Config) *uint32) Setting {
+	return Setting{Name: name, Usage: usage,
+		set: func(c *Config, v string) error {
+			n, err := strconv.ParseUint(v, 10, 32)
+			*field(c) = uint32(n)
+			return err
+		},
+		get: func(c Config) string { return strconv.FormatUint(uint64(*field(&c)), 10) }}
+}
+
+// Settings lists every mount setting.
+var Settings = []Setting{
+	{Name: "temp_scale", Usage: "temperature scale: C, F, K or R",
+		set: func(c *Config, v string) (err error) { c.TempScale, err = owclient.ParseTempScale(v); return },
+		get: func(c Config) string { return c.TempScale.String() }},
+	{Name: "pressure_scale", Usage: "pressure scale: mbar, atm, mmHg, inHg, psi or Pa",
+		set: func(c *Config, v string) (err error) { c.PressureScale, err = owclient.ParsePressureScale(v); return },
+		get: func(c Config) string { return c.PressureScale.String() }},
+	{Name: "format", Usage: "device name format: f.i, fi, f.i.c, f.ic, fi.c or fic",
+		set: func(c *Config, v string) (err error) { c.Format, err = owclient.ParseDeviceFormat(v); return },
+		get: func(c Config) string { return c.Format.String() }},
+	boolOpt("uncached", "every read asks the 1-Wire bus, bypassing owserver's own cache", func(c *Config) *bool { return &c.Uncached }),
+	boolOpt("padded", "values space-padded as owserver formats them, instead of trimmed", func(c *Config) *bool { return &c.Padded }),
+	boolOpt("newline", "end text values with a newline (newline=false: exactly owserver's bytes)", func(c *Config) *bool { return &c.Newline }),
+	boolOpt("hide_special", "leave bus.N, settings, uncached, system, statistics, structure, simultaneous and alarm out of listings", func(c *Config) *bool { return &c.HideSpecial }),
+	boolOpt("ro", "read-only mount: every write fails with EROFS", func(c *Config) *bool { return &c.ReadOnly }),
+	boolOpt("allow_other", "let other users use the mount (needs user_allow_other in /etc/fuse.conf unless root)", func(c *Config) *bool { return &c.AllowOther }),
+	boolOpt("default_permissions", "let the kernel check file modes (otherwise only owfuse's own checks apply)", func(c *Config) *bool { return &c.DefaultPermissions }),
+	idOpt("uid", "owner of every file (default: the user who mounts)", func(c *Config) *uint32 { return &c.UID }),
+	idOpt("gid", "group of every file (default: the user's group)", func(c *Config) *uint32 { return &c.GID }),
+	durationOpt("fixed_ttl", "how long values that never change (type, ROM id) are cached; 0 disables", func(c *Config) *time.Duration { return &c.Lifetimes.Fixed }),
+	durationOpt("stable_ttl", "how long values that change when written (alias, temphigh, settings) are cached; 0 disables", func(c *Config) *time.Duration { return &c.Lifetimes.Stable }),
+	durationOpt("volatile_ttl", "how long measurements (temperature, counters) are cached; 0 disables", func(c *Config) *time.Duration { return &c.Lifetimes.Volatile }),
+	durationOpt("dir_ttl", "how long directory listings, names and attributes are cached; 0 disables", func(c *Config) *time.Duration { return &c.Lifetimes.Directory }),
+	intOpt("cache_size", "most listings and values kept in the cache", 1, func(c *Config) *int { return &c.CacheSize }),
+	durationOpt("timeout", "give up on an owserver request after this long (the call fails with EIO)", func(c *Config) *time.Duration { return &c.Timeout }),
+	intOpt("pool_size", "most connections to owserver at once", 1, func(c *Config) *int { return &c.PoolSize }),
+	boolOpt("debug", "log owfuse's work and every owserver message to stderr", func(c *Config) *bool { return &c.Debug }),
+	boolOpt("fuse_debug", "log every FUSE call to stderr", func(c *Config) *bool { return &c.FuseDebug }),
+}
+
+// LookupSetting finds an option by its mount-option or flag name.
+func LookupSetting(name string) (Setting, bool) {
+	name = strings.ReplaceAll(name, "-", "_")
+	for _, o := range Settings {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return Setting{}, false
+}
+
+// ParseOptions applies a -o list ("ro,temp_scale=F,volatile_ttl=5s") to c.
+// "rw" undoes "ro". An unknown option is an error naming it.
+func ParseOptions(c *Config, list string) error {
+	for _, kv := range strings.Split(list, ",") {
+		if kv == "" {
+			continue
+		}
+		key, value, hasValue := strings.Cut(kv, "=")
+		if key == "rw" && !hasValue {
+			c.ReadOnly = false
+			continue
+		}
+		o, ok := LookupSetting(key)
+		if !ok {
+			return fmt.Errorf("unknown option %q (known: %s)", key, knownNames())
+		}
+		if hasValue && value == "" && !o.Bool {
+			return fmt.Errorf("option %s needs a value", key)
+		}
+		if !hasValue && !o.Bool {
+			return fmt.Errorf("option %s needs a value: -o %s=…", key, key)
+		}
+		if err := o.Set(c, value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func knownNames() string {
+	names := make([]string, len(Settings))
+	for i, o := range Settings {
+		names[i] = o.Name
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// ClientFlags are the owserver flags the mount sends with every request.
+func (c Config) ClientFlags() owclient.Flags {
+	f := owclient.FlagOwnet.WithTempScale(c.TempScale).WithPressureScale(c.PressureScale).WithDeviceFormat(c.Format)
+	if !c.HideSpecial {
+		f |= owclient.FlagBusRet
+	}
+	if c.Uncached {
+		f |= owclient.FlagUncached
+	}
+	if !c.Padded {
+		f |= owclient.FlagTrim
+	}
+	return f
+}

@@ -1,0 +1,294 @@
+package owfs
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/owfuse/owfuse/cache"
+	"github.com/owfuse/owfuse/owclient"
+)
+
+// propNode is a file: a device property, a setting, a statistic or a
+// structure line.
+type propNode struct {
+	fs.Inode
+	fs   *FS
+	path string
+	prop cache.Property // fetched at lookup; structure lines never change
+
+	mu      sync.Mutex // guards following
+	writers map[*handle]bool
+}
+
+var (
+	_ = (fs.NodeGetattrer)((*propNode)(nil))
+	_ = (fs.NodeSetattrer)((*propNode)(nil))
+	_ = (fs.NodeOpener)((*propNode)(nil))
+	_ = (fs.NodeGetxattrer)((*propNode)(nil))
+	_ = (fs.NodeListxattrer)((*propNode)(nil))
+)
+
+// readable and writable follow the structure line; paths without one
+// follow their place (settings are writable, statistics are not).
+func (p *propNode) readable() bool {
+	return !p.prop.Known || p.prop.Structure.Readable()
+}
+
+func (p *propNode) writable() bool {
+	if p.prop.Known {
+		return p.prop.Structure.Writable()
+	}
+	return p.prop.Class == cache.Stable || (p.prop.Class == cache.Volatile && isDeviceProperty(p.path))
+}
+
+// isDeviceProperty reports whether path lies in a device directory rather
+// than under system or statistics.
+func isDeviceProperty(path string) bool {
+	first := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 2)[0]
+	return !specialNames[first] || first == "uncached" || first == "alarm"
+}
+
+func (p *propNode) mode() uint32 {
+	var perm uint32
+	if p.readable() {
+		perm |= 0o444
+	}
+	if p.writable() && !p.fs.opts.ReadOnly {
+		perm |= 0o200
+	}
+	return syscall.S_IFREG | perm
+}
+
+// Getattr - FUSE call. Size 0: the value's length is known only by reading
+// it, and files are opened with direct I/O, so readers read to the end.
+func (p *propNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	p.fs.fillAttr(&out.Attr, p.mode(), p.path)
+	return 0
+}
+
+// Setattr - FUSE call. Truncating to 0 (O_TRUNC, ftruncate, vim) empties
+// the handle's buffer, or without a handle writes the empty value; touch
+// succeeds without reaching owserver; chmod and chown are refused.
+func (p *propNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if errno := p.fs.refuseSetattr(in); errno != 0 {
+		return errno
+	}
+	if size, ok := in.GetSize(); ok {
+		if errno := p.checkWrite(); errno != 0 {
+			return errno
+		}
+		if size != 0 {
+			return syscall.EINVAL
+		}
+		if h, ok := f.(*handle); ok {
+			h.truncate()
+		} else if !p.truncateWriters() {
+			// truncate(2) by name, with nothing open: the empty value.
+			if errno := p.commit(ctx, nil); errno != 0 {
+				return errno
+			}
+		}
+	}
+	return p.Getattr(ctx, f, out)
+}
+
+func (p *propNode) checkWrite() syscall.Errno {
+	switch {
+	case p.fs.opts.ReadOnly:
+		return syscall.EROFS
+	case !p.writable():
+		return syscall.EACCES
+	}
+	return 0
+}
+
+// Open - FUSE call. Access follows the structure line for root too: a
+// read-only property cannot be opened for writing, a write-only one not
+// for reading. A read-only open reads the value now, once, for every read
+// of the handle.
+func (p *propNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	acc := flags & syscall.O_ACCMODE
+	if acc != syscall.O_WRONLY && !p.readable() {
+		return nil, 0, syscall.EACCES
+	}
+	if acc != syscall.O_RDONLY {
+		if errno := p.checkWrite(); errno != 0 {
+			return nil, 0, errno
+		}
+	}
+	h := &handle{node: p}
+	if flags&syscall.O_TRUNC != 0 {
+		h.truncate()
+	}
+	if acc != syscall.O_RDONLY {
+		p.mu.Lock()
+		if p.writers == nil {
+			p.writers = map[*handle]bool{}
+		}
+		p.writers[h] = true
+		p.mu.Unlock()
+	}
+	if acc == syscall.O_RDONLY {
+		if errno := h.load(ctx); errno != 0 {
+			return nil, 0, errno
+		}
+	}
+	return h, fuse.FOPEN_DIRECT_IO, 0
+}
+
+// truncateWriters empties the buffers of the handles open for writing and
+// reports whether there were any. The kernel truncates for open(O_TRUNC)
+// with a SETATTR that names no handle (go-fuse cannot negotiate atomic
+// O_TRUNC), so this is how `echo 25 > temphigh` reaches its handle.
+func (p *propNode) truncateWriters() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for h := range p.writers {
+		h.truncate()
+	}
+	return len(p.writers) > 0
+}
+
+func (p *propNode) forget(h *handle) {
+	p.mu.Lock()
+	delete(p.writers, h)
+	p.mu.Unlock()
+}
+
+// read fetches the value as readers see it.
+func (p *propNode) read(ctx context.Context) ([]byte, syscall.Errno) {
+	ctx, cancel := p.fs.requestContext(ctx)
+	defer cancel()
+	v, err := p.fs.cache.Read(ctx, p.path)
+	if errno := p.fs.errno(ctx, "read", p.path, err); errno != 0 {
+		return nil, errno
+	}
+	if p.fs.opts.Newline && p.isText() && len(v) > 0 && v[len(v)-1] != '\n' {
+		v = append(v[:len(v):len(v)], '\n')
+	}
+	return v, 0
+}
+
+func (p *propNode) isText() bool {
+	return !(p.prop.Known && p.prop.Structure.Type == 'b')
+}
+
+// commit writes value to owserver. It runs to the end even if the caller
+// is interrupted: a half-sent write is worse than a late one.
+func (p *propNode) commit(ctx context.Context, value []byte) syscall.Errno {
+	ctx, cancel := p.fs.requestContext(context.WithoutCancel(ctx))
+	defer cancel()
+	err := p.fs.cache.Write(ctx, p.path, value)
+	if err == nil {
+		go p.invalidate(value)
+	}
+	return p.fs.errno(ctx, "write", p.path, err)
+}
+
+// invalidate drops the kernel's copies of what a write changed. It runs
+// on its own goroutine: notifying from inside a FUSE call on the same
+// node can deadlock.
+func (p *propNode) invalidate(value []byte) {
+	p.NotifyContent(0, 0)
+	if strings.HasSuffix(p.path, "/alias") {
+		// The device directory's name changes in its parent.
+		if parent, name := p.parentOfDevice(); parent != nil {
+			parent.NotifyEntry(name)
+			parent.NotifyEntry(strings.TrimSpace(string(value)))
+			parent.NotifyContent(0, 0)
+		}
+	}
+}
+
+// parentOfDevice returns the inode of the directory that lists the
+// device whose alias this is, and the device's name there.
+func (p *propNode) parentOfDevice() (*fs.Inode, string) {
+	_, dev := p.Parent()
+	if dev == nil {
+		return nil, ""
+	}
+	name, parent := dev.Parent()
+	return parent, name
+}
+
+// xattrs are the structure line and its parts, for getfattr -d.
+func (p *propNode) xattrs() map[string]string {
+	if !p.prop.Known {
+		return nil
+	}
+	s := p.prop.Structure
+	return map[string]string{
+		"user.owfs.structure": s.String(),
+		"user.owfs.type":      typeName(s.Type),
+		"user.owfs.access":    string(s.Access),
+		"user.owfs.size":      strconv.Itoa(s.Size),
+		"user.owfs.change":    changeName(s.Change),
+	}
+}
+
+var xattrOrder = []string{"user.owfs.structure", "user.owfs.type", "user.owfs.access", "user.owfs.size", "user.owfs.change"}
+
+// Listxattr - FUSE call. The structure line's attributes, for device
+// properties.
+func (p *propNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	var list []byte
+	if p.prop.Known {
+		for _, n := range xattrOrder {
+			list = append(append(list, n...), 0)
+		}
+	}
+	return fill(dest, list)
+}
+
+// Getxattr - FUSE call.
+func (p *propNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	v, ok := p.xattrs()[attr]
+	if !ok {
+		return 0, syscall.ENODATA
+	}
+	return fill(dest, []byte(v))
+}
+
+// fill answers an xattr call: the size alone for an empty dest, ERANGE
+// when dest is too small.
+func fill(dest, b []byte) (uint32, syscall.Errno) {
+	if len(dest) == 0 {
+		return uint32(len(b)), 0
+	}
+	if len(dest) < len(b) {
+		return 0, syscall.ERANGE
+	}
+	return uint32(copy(dest, b)), 0
+}
+
+var typeNames = map[byte]string{
+	'D': "directory", 'i': "integer", 'u': "unsigned", 'f': "float", 'l': "alias", 'a': "ascii",
+	'b': "binary", 'y': "yesno", 'd': "date", 't': "temperature", 'g': "tempgap", 'p': "pressure",
+}
+
+func typeName(t byte) string {
+	if n, ok := typeNames[t]; ok {
+		return n
+	}
+	return "unknown"
+}
+
+func changeName(c owclient.ChangeClass) string {
+	switch c {
+	case owclient.Fixed:
+		return "fixed"
+	case owclient.Stable:
+		return "stable"
+	case owclient.Volatile:
+		return "volatile"
+	case owclient.Timer:
+		return "timer"
+	}
+	return "unknown"
+}
