@@ -4,12 +4,19 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 FUZZTIME ?= 4s
 
-.PHONY: all build test lint unit race-gomaxprocs1 fuzz integration bench clean
+.PHONY: all build demo demo-stop test lint unit race-gomaxprocs1 fuzz integration bench clean
 
 all: build
 
 build:
 	$(GO) build -o bin/owfuse .
+
+## demo: a fake 1-Wire bus on loopback, mounted, listed and read.
+demo:
+	bash .ci/demo
+
+demo-stop:
+	bash .ci/demo stop
 
 ## test: everything CI checks — lint, unit and integration tests with -race
 ## (and once more with GOMAXPROCS=1), and a short fuzzing run.

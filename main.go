@@ -371,7 +371,7 @@ func mountCommand() *cli.Command {
 	for _, s := range owfs.Settings {
 		env := []string{"OWFUSE_" + strings.ToUpper(s.Name)}
 		if s.Bool {
-			flags = append(flags, &cli.BoolFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env})
+			flags = append(flags, &cli.BoolFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env, Value: s.Default() == "true"})
 		} else {
 			flags = append(flags, &cli.StringFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env, DefaultText: s.Default()})
 		}

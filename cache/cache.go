@@ -217,13 +217,14 @@ func (c *Cache) Read(ctx context.Context, path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// With a lifetime of 0 nothing is stored, but readers that arrive
+	// while a read is under way still share it.
 	lifetime := c.opts.Lifetimes.of(p.Class)
-	if lifetime <= 0 {
-		return c.fetchValue(ctx, path)
-	}
 	key := valueKey(path, loc)
-	if v, ok := c.lookup(key, p.Class); ok {
-		return v.([]byte), nil
+	if lifetime > 0 {
+		if v, ok := c.lookup(key, p.Class); ok {
+			return v.([]byte), nil
+		}
 	}
 	v, err := c.shared(ctx, key, lifetime, func(ctx context.Context) (any, error) { return c.fetchValue(ctx, path) })
 	if err != nil {
