@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +49,9 @@ func main() {
 // run executes the command line args and returns the exit code. Every
 // failure is reported here, as one line on stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if isHelper(args) {
+		return runHelper(ctx, args, stderr)
+	}
 	g := &globals{}
 	app := &cli.App{
 		Name:           "owfuse",
@@ -387,8 +391,7 @@ func mountCommand() *cli.Command {
 }
 
 // mount parses the settings (flags, then -o lists in order; both may also
-// follow the positional arguments, as mount(8) passes them), mounts, and
-// serves until SIGINT or SIGTERM.
+// follow the positional arguments, as mount(8) passes them) and serves.
 func mount(c *cli.Context) error {
 	cfg := owfs.DefaultConfig()
 	for _, s := range owfs.Settings {
@@ -415,14 +418,90 @@ func mount(c *cli.Context) error {
 	if len(pos) != 2 {
 		return usageErrorf("mount needs SERVER and MOUNTPOINT (see owfuse mount --help)")
 	}
+	return serve(c.Context, pos[0], pos[1], cfg, c.App.ErrWriter)
+}
+
+// isHelper reports whether owfuse runs as a mount helper: as
+// /sbin/mount.owfuse, or as `owfuse SOURCE MOUNTPOINT -o …` from
+// mount.fuse3 (for -t fuse.owfuse), whose first argument is no verb.
+func isHelper(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	if strings.HasPrefix(filepath.Base(args[0]), "mount.") {
+		return true
+	}
+	if len(args) < 3 || strings.HasPrefix(args[1], "-") || args[1] == "help" {
+		return false
+	}
+	for _, c := range commands(&globals{}) {
+		if c.Name == args[1] {
+			return false
+		}
+	}
+	return !strings.HasPrefix(args[2], "-")
+}
+
+// runHelper mounts as mount(8) asks: SOURCE MOUNTPOINT [-s] [-n] [-v]
+// [-f] -o OPTIONS, returning once the mount answers.
+func runHelper(ctx context.Context, args []string, stderr io.Writer) int {
+	h, err := owfs.ParseHelperArgs(args[1:])
+	if err != nil {
+		fmt.Fprintf(stderr, "owfuse: %v\n", err)
+		return exitUsage
+	}
+	cfg := owfs.DefaultConfig()
+	for _, list := range h.Options {
+		if err := owfs.ParseOptions(&cfg, list); err != nil {
+			fmt.Fprintf(stderr, "owfuse: %v\n", err)
+			return exitUsage
+		}
+	}
+	if h.Fake { // mount -f: check the arguments, mount nothing
+		return exitOK
+	}
+	cfg.Daemon = true
+	err = serve(ctx, h.Source, h.Mountpoint, cfg, stderr)
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		fmt.Fprintln(stderr, ec.Error())
+		return ec.ExitCode()
+	}
+	return exitOK
+}
+
+// serve mounts and serves until SIGINT or SIGTERM; with cfg.Daemon it
+// returns as soon as a detached copy of itself reports the mount live.
+func serve(ctx context.Context, server, dir string, cfg owfs.Config, stderr io.Writer) error {
+	if cfg.Daemon && !owfs.IsDaemonChild() {
+		err := owfs.Daemonize(os.Args[1:], cfg.LogFile, cfg.WaitServer+cfg.Timeout+30*time.Second)
+		var ce *owfs.ChildError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &ce) && ce.Unreachable:
+			return cli.Exit("owfuse: "+err.Error(), exitUnreachable)
+		default:
+			return cli.Exit("owfuse: "+err.Error(), exitError)
+		}
+	}
 	level := slog.LevelInfo
 	if cfg.Debug || cfg.FuseDebug {
 		level = slog.LevelDebug
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if owfs.IsDaemonChild() || cfg.LogFile != "" {
+		l, err := owfs.DaemonLogger(cfg.LogFile, level)
+		if err != nil {
+			owfs.NotifyParent(err)
+			return cli.Exit("owfuse: log file: "+err.Error(), exitError)
+		}
+		cfg.Logger = l
+	}
 
-	m, err := owfs.Mount(c.Context, pos[0], pos[1], cfg)
+	m, err := owfs.Mount(ctx, server, dir, cfg)
 	if err != nil {
+		owfs.NotifyParent(err)
 		code := exitError
 		var ue *owfs.UnreachableError
 		if errors.As(err, &ue) {
@@ -430,7 +509,11 @@ func mount(c *cli.Context) error {
 		}
 		return cli.Exit("owfuse: "+strings.ReplaceAll(err.Error(), "owclient: ", ""), code)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "owfuse: serving owserver %s at %s; stop with Ctrl-C or umount %s\n", m.Client.Addr(), m.Dir, m.Dir)
+	owfs.NotifyParent(nil)
+	cfg.Logger.Info("mounted", "server", m.Client.Addr(), "mountpoint", m.Dir)
+	if !owfs.IsDaemonChild() {
+		fmt.Fprintf(stderr, "owfuse: serving owserver %s at %s; stop with Ctrl-C or umount %s\n", m.Client.Addr(), m.Dir, m.Dir)
+	}
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
@@ -440,7 +523,8 @@ func mount(c *cli.Context) error {
 	for {
 		select {
 		case <-done: // unmounted from outside (umount, fusermount3 -u)
-			m.Client.Close()
+			m.Close()
+			cfg.Logger.Info("unmounted", "mountpoint", m.Dir)
 			return nil
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
@@ -455,6 +539,7 @@ func mount(c *cli.Context) error {
 			if lazy {
 				cfg.Logger.Warn("mount was busy; detached it lazily", "mountpoint", m.Dir)
 			}
+			cfg.Logger.Info("unmounted", "mountpoint", m.Dir, "signal", sig.String())
 			return nil
 		}
 	}

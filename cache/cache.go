@@ -96,6 +96,9 @@ func New(client *owclient.Client, opts Options) (*Cache, error) {
 	return &Cache{client: client, opts: opts, lru: l, structures: map[string]Property{}}, nil
 }
 
+// Addr returns the owserver's address.
+func (c *Cache) Addr() string { return c.client.Addr() }
+
 // Lifetimes returns the lifetimes in force.
 func (c *Cache) Lifetimes() Lifetimes { return c.opts.Lifetimes }
 

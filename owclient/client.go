@@ -50,6 +50,40 @@ type Options struct {
 	MaxPayload int
 	// Logger, if set, receives a Debug-level trace of every frame.
 	Logger *slog.Logger
+	// OnMessage, if set, is called after every request with its type, its
+	// outcome (see Outcome) and how long it took, for metrics.
+	OnMessage func(t MsgType, outcome string, d time.Duration)
+}
+
+// Outcomes reported to Options.OnMessage.
+const (
+	OutcomeOK          = "ok"           // a reply with a return code of 0 or more
+	OutcomeServerError = "server_error" // a negative return code
+	OutcomeConnError   = "conn_error"   // unreachable, or the connection broke
+	OutcomeTimeout     = "timeout"
+	OutcomeProtocol    = "protocol_error" // a malformed reply
+	OutcomeCanceled    = "canceled"
+)
+
+// Outcome classifies the result of a request for Options.OnMessage.
+func Outcome(ret int32, err error) string {
+	var ce *ConnError
+	var pe *ProtocolError
+	switch {
+	case err == nil && ret >= 0:
+		return OutcomeOK
+	case err == nil:
+		return OutcomeServerError
+	case IsTimeout(err):
+		return OutcomeTimeout
+	case errors.As(err, &pe):
+		return OutcomeProtocol
+	case errors.As(err, &ce):
+		return OutcomeConnError
+	case errors.Is(err, context.Canceled):
+		return OutcomeCanceled
+	}
+	return OutcomeConnError
 }
 
 // Client is an owserver client. It is safe for concurrent use by multiple
@@ -139,6 +173,14 @@ func normalizeAddr(addr string) (string, error) {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port), nil
+}
+
+// PoolStats returns the connections carrying a request now and those
+// idle in the pool.
+func (c *Client) PoolStats() (busy, idle int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.sem), len(c.idle)
 }
 
 // Addr returns the server address, host:port.
@@ -244,6 +286,16 @@ func (c *Client) release(cn *conn, reusable bool) {
 // return code. A request that failed on a reused connection before any
 // reply byte arrived is sent once more on a new connection.
 func (c *Client) roundTrip(ctx context.Context, op, path string, req request) (reply, error) {
+	if c.opts.OnMessage != nil {
+		start := time.Now()
+		rep, err := c.exchange(ctx, op, path, req)
+		c.opts.OnMessage(req.typ, Outcome(rep.hdr.Ret, err), time.Since(start))
+		return rep, err
+	}
+	return c.exchange(ctx, op, path, req)
+}
+
+func (c *Client) exchange(ctx context.Context, op, path string, req request) (reply, error) {
 	if c.isClosed() {
 		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: ErrClosed}
 	}

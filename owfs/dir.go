@@ -97,7 +97,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		found, isDir = true, true
 	}
 	if !found {
-		return nil, syscall.ENOENT
+		return nil, d.fs.fail(syscall.ENOENT)
 	}
 	path := childPath(d.path, name)
 	if isDir {
@@ -120,9 +120,9 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 // its devices and properties.
 func (d *dirNode) refusal() syscall.Errno {
 	if d.fs.opts.ReadOnly {
-		return syscall.EROFS
+		return d.fs.fail(syscall.EROFS)
 	}
-	return syscall.EPERM
+	return d.fs.fail(syscall.EPERM)
 }
 
 // Mkdir - FUSE call, refused.
@@ -168,9 +168,9 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent fs.InodeEmb
 func (f *FS) refuseSetattr(in *fuse.SetAttrIn) syscall.Errno {
 	if in.Valid&(fuse.FATTR_MODE|fuse.FATTR_UID|fuse.FATTR_GID) != 0 {
 		if f.opts.ReadOnly {
-			return syscall.EROFS
+			return f.fail(syscall.EROFS)
 		}
-		return syscall.EPERM
+		return f.fail(syscall.EPERM)
 	}
 	return 0
 }

@@ -14,6 +14,9 @@ import (
 // never ENOENT, so that a dead server does not look like a missing sensor.
 func (f *FS) errno(ctx context.Context, op, path string, err error) syscall.Errno {
 	if err == nil {
+		if f.down.Load() && f.down.CompareAndSwap(true, false) {
+			f.log.Info("owserver answers again", "server", f.cache.Addr())
+		}
 		return 0
 	}
 	var se *owclient.ServerError
@@ -21,12 +24,16 @@ func (f *FS) errno(ctx context.Context, op, path string, err error) syscall.Errn
 	case errors.As(err, &se):
 		e := se.Errno()
 		f.log.Debug("owserver refused", "op", op, "path", path, "errno", e, "err", err)
-		return e
+		return f.fail(e)
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-		return syscall.EINTR
+		return f.fail(syscall.EINTR)
 	case errors.Is(err, owclient.ErrInvalidPath):
-		return syscall.EINVAL
+		return f.fail(syscall.EINVAL)
 	}
-	f.log.Warn("owserver request failed", "op", op, "path", path, "err", err)
-	return syscall.EIO
+	if f.down.CompareAndSwap(false, true) {
+		f.log.Warn("lost connection to owserver; calls fail with EIO until it answers", "server", f.cache.Addr(), "op", op, "path", path, "err", err)
+	} else {
+		f.log.Debug("owserver request failed", "op", op, "path", path, "err", err)
+	}
+	return f.fail(syscall.EIO)
 }

@@ -5,6 +5,8 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,6 +37,35 @@ type FS struct {
 	opts    Options
 	mounted time.Time
 	log     *slog.Logger
+	down    atomic.Bool // the last owserver request failed on the way
+
+	mu     sync.Mutex // guards following
+	errnos map[syscall.Errno]uint64
+}
+
+// fail counts an error returned to the kernel, for metrics.
+func (f *FS) fail(e syscall.Errno) syscall.Errno {
+	if e != 0 {
+		f.mu.Lock()
+		if f.errnos == nil {
+			f.errnos = map[syscall.Errno]uint64{}
+		}
+		f.errnos[e]++
+		f.mu.Unlock()
+	}
+	return e
+}
+
+// ErrnoCounts returns how often each error was returned to the kernel.
+func (r *Root) ErrnoCounts() map[syscall.Errno]uint64 {
+	f := r.fs
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := make(map[syscall.Errno]uint64, len(f.errnos))
+	for k, v := range f.errnos {
+		m[k] = v
+	}
+	return m
 }
 
 // New returns the filesystem's root node, serving c.

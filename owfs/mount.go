@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -27,6 +28,9 @@ type Mounted struct {
 	Server *fuse.Server
 	Client *owclient.Client
 	Cache  *cache.Cache
+	Root   *Root
+
+	metrics *metrics // nil unless Config.MetricsListen
 }
 
 // Errors of Mount that a caller may want to tell apart.
@@ -48,13 +52,8 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 	if err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(abs); err != nil {
-		return nil, fmt.Errorf("mountpoint %s: %w", abs, err)
-	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("mountpoint %s is not a directory", abs)
-	}
-	if mounted, err := isMountpoint(abs); err == nil && mounted {
-		return nil, fmt.Errorf("mountpoint %s: %w", abs, ErrAlreadyMounted)
+	if err := checkMountpoint(abs, log); err != nil {
+		return nil, err
 	}
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		return nil, ErrNoFUSE
@@ -64,20 +63,31 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 	if cfg.Debug {
 		opts.Logger = log
 	}
+	var mx *metrics
+	if cfg.MetricsListen != "" {
+		mx = newMetrics()
+		if err := mx.listen(cfg.MetricsListen); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+		opts.OnMessage = mx.observe
+	}
 	client, err := owclient.New(server, opts)
 	if err != nil {
+		mx.close()
 		return nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	err = client.Ping(pctx)
-	cancel()
-	if err != nil {
-		client.Close()
-		return nil, &UnreachableError{Addr: client.Addr(), Err: err}
+	if err := waitServer(ctx, client, cfg, log); err != nil {
+		if !cfg.LazyConnect {
+			client.Close()
+			mx.close()
+			return nil, err
+		}
+		log.Warn("owserver does not answer yet; calls fail with EIO until it does", "server", client.Addr(), "err", err)
 	}
 	c, err := cache.New(client, cache.Options{Entries: cfg.CacheSize, Lifetimes: cfg.Lifetimes, RequestTimeout: cfg.Timeout})
 	if err != nil {
 		client.Close()
+		mx.close()
 		return nil, err
 	}
 	root := New(c, Options{UID: cfg.UID, GID: cfg.GID, ReadOnly: cfg.ReadOnly, Newline: cfg.Newline, Timeout: cfg.Timeout, Logger: log})
@@ -111,9 +121,62 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 	})
 	if err != nil {
 		client.Close()
+		mx.close()
 		return nil, fmt.Errorf("mount %s: %w", abs, err)
 	}
-	return &Mounted{Dir: abs, Server: srv, Client: client, Cache: c}, nil
+	m := &Mounted{Dir: abs, Server: srv, Client: client, Cache: c, Root: root, metrics: mx}
+	if mx != nil {
+		mx.mounted.Store(m)
+	}
+	return m, nil
+}
+
+// checkMountpoint refuses a mountpoint that is not a directory or is
+// mounted, except that a mount left by a killed owfuse ("Transport endpoint
+// is not connected") is cleared, with a log line.
+func checkMountpoint(abs string, log *slog.Logger) error {
+	if mounted, err := isMountpoint(abs); err == nil && mounted {
+		_, err := os.Stat(abs)
+		if !errors.Is(err, syscall.ENOTCONN) {
+			return fmt.Errorf("mountpoint %s: %w", abs, ErrAlreadyMounted)
+		}
+		log.Warn("clearing a stale mount left by an owfuse that died", "mountpoint", abs)
+		if err := lazyUnmount(abs); err != nil {
+			return fmt.Errorf("mountpoint %s is a dead mount and could not be cleared: %w", abs, err)
+		}
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return fmt.Errorf("mountpoint %s: %w", abs, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("mountpoint %s is not a directory", abs)
+	}
+	return nil
+}
+
+// waitServer pings owserver, retrying for up to cfg.WaitServer.
+func waitServer(ctx context.Context, client *owclient.Client, cfg Config, log *slog.Logger) error {
+	deadline := time.Now().Add(cfg.WaitServer)
+	backoff := 200 * time.Millisecond
+	for {
+		pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+		err := client.Ping(pctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().Add(backoff).After(deadline) {
+			return &UnreachableError{Addr: client.Addr(), Err: err}
+		}
+		log.Info("waiting for owserver", "server", client.Addr(), "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return &UnreachableError{Addr: client.Addr(), Err: ctx.Err()}
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
 }
 
 // UnreachableError is Mount's error when owserver does not answer a ping.
@@ -144,19 +207,38 @@ func quietLogger(l *slog.Logger) *log.Logger {
 // (a shell's cwd inside it), and closes the connections. lazy reports
 // whether the fallback was needed.
 func (m *Mounted) Unmount() (lazy bool, err error) {
-	defer m.Client.Close()
+	defer m.Close()
 	err = m.Server.Unmount()
 	if err == nil {
 		return false, nil
 	}
-	if out, lerr := exec.Command("umount", "-l", m.Dir).CombinedOutput(); lerr != nil {
-		if out2, ferr := exec.Command("fusermount3", "-u", "-z", m.Dir).CombinedOutput(); ferr != nil {
-			return true, fmt.Errorf("unmount %s: %v; lazy unmount: %s %s", m.Dir, err, strings.TrimSpace(string(out)), strings.TrimSpace(string(out2)))
-		}
+	if lerr := lazyUnmount(m.Dir); lerr != nil {
+		return true, fmt.Errorf("unmount %s: %v; lazy unmount: %v", m.Dir, err, lerr)
 	}
 	// The kernel detaches the mount and ends the session once it is idle.
 	waitDone(m.Server, 5*time.Second)
 	return true, nil
+}
+
+// Close releases the owserver connections and the metrics listener, once
+// the filesystem is unmounted.
+func (m *Mounted) Close() {
+	m.Client.Close()
+	m.metrics.close()
+}
+
+// lazyUnmount detaches a mount now and lets the kernel finish when it is
+// no longer busy: umount -l as root, fusermount3 -u -z otherwise.
+func lazyUnmount(dir string) error {
+	out, err := exec.Command("umount", "-l", dir).CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	out2, err2 := exec.Command("fusermount3", "-u", "-z", dir).CombinedOutput()
+	if err2 == nil {
+		return nil
+	}
+	return fmt.Errorf("%s; %s", strings.TrimSpace(string(out)), strings.TrimSpace(string(out2)))
 }
 
 func waitDone(s *fuse.Server, limit time.Duration) {

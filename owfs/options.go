@@ -33,6 +33,13 @@ type Config struct {
 	Timeout   time.Duration // per owserver request
 	PoolSize  int
 
+	WaitServer  time.Duration // wait this long for owserver's first answer before mounting
+	LazyConnect bool          // mount even if owserver does not answer; EIO until it does
+
+	Daemon        bool   // detach once the mount answers
+	LogFile       string // where a daemon logs (default: syslog)
+	MetricsListen string // serve Prometheus metrics at this address
+
 	Debug     bool // owfuse's and the protocol's trace
 	FuseDebug bool // go-fuse's trace of every FUSE call
 	Logger    *slog.Logger
@@ -88,6 +95,12 @@ func boolOpt(name, usage string, field func(*Config) *bool) Setting {
 			return err
 		},
 		get: func(c Config) string { return strconv.FormatBool(*field(&c)) }}
+}
+
+func stringOpt(name, usage string, field func(*Config) *string) Setting {
+	return Setting{Name: name, Usage: usage,
+		set: func(c *Config, v string) error { *field(c) = v; return nil },
+		get: func(c Config) string { return *field(&c) }}
 }
 
 func durationOpt(name, usage string, field func(*Config) *time.Duration) Setting {
@@ -153,6 +166,11 @@ var Settings = []Setting{
 	intOpt("cache_size", "most listings and values kept in the cache", 1, func(c *Config) *int { return &c.CacheSize }),
 	durationOpt("timeout", "give up on an owserver request after this long (the call fails with EIO)", func(c *Config) *time.Duration { return &c.Timeout }),
 	intOpt("pool_size", "most connections to owserver at once", 1, func(c *Config) *int { return &c.PoolSize }),
+	durationOpt("wait_server", "at start, wait up to this long for owserver to answer before mounting (for boot: -o _netdev,nofail,wait_server=60s)", func(c *Config) *time.Duration { return &c.WaitServer }),
+	boolOpt("lazy_connect", "mount even if owserver does not answer yet; calls fail with EIO until it does", func(c *Config) *bool { return &c.LazyConnect }),
+	boolOpt("daemon", "return once the mount answers and serve it in the background (always on as a mount helper)", func(c *Config) *bool { return &c.Daemon }),
+	stringOpt("log_file", "where the background daemon logs (default: syslog)", func(c *Config) *string { return &c.LogFile }),
+	stringOpt("metrics_listen", "serve Prometheus metrics over HTTP at this address, e.g. 127.0.0.1:9104 (default: off)", func(c *Config) *string { return &c.MetricsListen }),
 	boolOpt("debug", "log owfuse's work and every owserver message to stderr", func(c *Config) *bool { return &c.Debug }),
 	boolOpt("fuse_debug", "log every FUSE call to stderr", func(c *Config) *bool { return &c.FuseDebug }),
 }
@@ -168,11 +186,27 @@ func LookupSetting(name string) (Setting, bool) {
 	return Setting{}, false
 }
 
+// ignoredOptions are mount(8)'s, mount.fuse3's and systemd's business:
+// accepted in -o lists (an fstab line carries them) and otherwise ignored.
+var ignoredOptions = map[string]bool{
+	"_netdev": true, "nofail": true, "auto": true, "noauto": true, "user": true, "users": true,
+	"nouser": true, "owner": true, "group": true, "dev": true, "nodev": true, "suid": true, "nosuid": true,
+	"exec": true, "noexec": true, "defaults": true,
+}
+
+// IgnoredOption reports whether a -o option is accepted and ignored.
+func IgnoredOption(kv string) bool {
+	key, _, _ := strings.Cut(kv, "=")
+	return ignoredOptions[key] || strings.HasPrefix(key, "x-") || key == "comment"
+}
+
 // ParseOptions applies a -o list ("ro,temp_scale=F,volatile_ttl=5s") to c.
-// "rw" undoes "ro". An unknown option is an error naming it.
+// "rw" undoes "ro"; the options of mount(8), mount.fuse3 and systemd
+// (_netdev, nofail, x-*, …) are ignored. An unknown option is an error
+// naming it.
 func ParseOptions(c *Config, list string) error {
 	for _, kv := range strings.Split(list, ",") {
-		if kv == "" {
+		if kv == "" || IgnoredOption(kv) {
 			continue
 		}
 		key, value, hasValue := strings.Cut(kv, "=")

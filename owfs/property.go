@@ -84,7 +84,7 @@ func (p *propNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAtt
 			return errno
 		}
 		if size != 0 {
-			return syscall.EINVAL
+			return p.fs.fail(syscall.EINVAL)
 		}
 		if h, ok := f.(*handle); ok {
 			h.truncate()
@@ -101,9 +101,9 @@ func (p *propNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAtt
 func (p *propNode) checkWrite() syscall.Errno {
 	switch {
 	case p.fs.opts.ReadOnly:
-		return syscall.EROFS
+		return p.fs.fail(syscall.EROFS)
 	case !p.writable():
-		return syscall.EACCES
+		return p.fs.fail(syscall.EACCES)
 	}
 	return 0
 }
@@ -115,7 +115,7 @@ func (p *propNode) checkWrite() syscall.Errno {
 func (p *propNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	acc := flags & syscall.O_ACCMODE
 	if acc != syscall.O_WRONLY && !p.readable() {
-		return nil, 0, syscall.EACCES
+		return nil, 0, p.fs.fail(syscall.EACCES)
 	}
 	if acc != syscall.O_RDONLY {
 		if errno := p.checkWrite(); errno != 0 {

@@ -1,0 +1,151 @@
+package owfs
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"log/syslog"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// readyEnv tells a daemon child which descriptor to report on.
+const readyEnv = "OWFUSE_READY_FD"
+
+// Daemonize starts this program again with args, detached (a session of
+// its own, cwd /, no terminal), and waits until the child reports that the
+// mount answers, or why it could not mount, or until timeout. The parent
+// never touches the mountpoint: under autofs a stat from here would wait
+// for the very mount it is making.
+func Daemonize(args []string, logFile string, timeout time.Duration) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	out, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		w.Close()
+		return err
+	}
+	defer out.Close()
+	if logFile != "" {
+		// A panic's stack lands in the log file, not in /dev/null.
+		lf, err := os.OpenFile(logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			w.Close()
+			return fmt.Errorf("log file: %w", err)
+		}
+		defer lf.Close()
+		out = lf
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), readyEnv+"=3")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Dir = "/"
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return err
+	}
+	line, err := readLine(r, timeout)
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return fmt.Errorf("the mount did not come up within %v", timeout)
+	}
+	if line == "ok" {
+		return cmd.Process.Release()
+	}
+	cmd.Wait()
+	kind, msg, found := strings.Cut(line, "\t")
+	if !found {
+		return errors.New("owfuse exited before mounting (see its log)")
+	}
+	return &ChildError{Msg: msg, Unreachable: kind == "unreachable"}
+}
+
+// ChildError is why a daemon child could not mount, as it reported it.
+type ChildError struct {
+	Msg         string
+	Unreachable bool // owserver did not answer
+}
+
+func (e *ChildError) Error() string { return e.Msg }
+
+func readLine(r io.Reader, timeout time.Duration) (string, error) {
+	got := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		got <- strings.TrimSuffix(line, "\n")
+	}()
+	select {
+	case l := <-got:
+		return l, nil
+	case <-time.After(timeout):
+		return "", errors.New("timeout")
+	}
+}
+
+// IsDaemonChild reports whether Daemonize started this process.
+func IsDaemonChild() bool { return os.Getenv(readyEnv) != "" }
+
+var notifyOnce sync.Once
+
+// NotifyParent tells a waiting Daemonize that the mount answers (err nil)
+// or why it failed. Only the first call counts; outside a daemon child it
+// does nothing.
+func NotifyParent(err error) {
+	notifyOnce.Do(func() {
+		fd, convErr := strconv.Atoi(os.Getenv(readyEnv))
+		if convErr != nil {
+			return
+		}
+		f := os.NewFile(uintptr(fd), "ready")
+		if f == nil {
+			return
+		}
+		defer f.Close()
+		msg := "ok"
+		if err != nil {
+			kind := "error"
+			var ue *UnreachableError
+			if errors.As(err, &ue) {
+				kind = "unreachable"
+			}
+			msg = kind + "\t" + strings.ReplaceAll(err.Error(), "\n", " ")
+		}
+		fmt.Fprintln(f, msg)
+	})
+}
+
+// DaemonLogger returns where a detached daemon logs: logFile if given,
+// else syslog (journald); with neither, nowhere.
+func DaemonLogger(logFile string, level slog.Level) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: level}
+	if logFile != "" {
+		f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		return slog.New(slog.NewTextHandler(f, opts)), nil
+	}
+	w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, "owfuse")
+	if err != nil {
+		return slog.New(discard{}), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
