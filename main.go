@@ -15,10 +15,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -411,7 +409,7 @@ func mount(c *cli.Context) error {
 			return usageErrorf("%v", err)
 		}
 	}
-	pos, err := trailingOptions(&cfg, c.Args().Slice())
+	pos, err := owfs.ParseTrailing(&cfg, c.Args().Slice())
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
@@ -470,119 +468,15 @@ func runHelper(ctx context.Context, args []string, stderr io.Writer) int {
 	return exitOK
 }
 
-// serve mounts and serves until SIGINT or SIGTERM; with cfg.Daemon it
-// returns as soon as a detached copy of itself reports the mount live.
+// serve runs owfs.Serve and turns its error into one line and an exit
+// code.
 func serve(ctx context.Context, server, dir string, cfg owfs.Config, stderr io.Writer) error {
-	if cfg.Daemon && !owfs.IsDaemonChild() {
-		err := owfs.Daemonize(os.Args[1:], cfg.LogFile, cfg.WaitServer+cfg.Timeout+30*time.Second)
-		var ce *owfs.ChildError
-		switch {
-		case err == nil:
-			return nil
-		case errors.As(err, &ce) && ce.Unreachable:
-			return cli.Exit("owfuse: "+err.Error(), exitUnreachable)
-		default:
-			return cli.Exit("owfuse: "+err.Error(), exitError)
-		}
+	err := owfs.Serve(ctx, server, dir, cfg, stderr)
+	switch {
+	case err == nil:
+		return nil
+	case owfs.IsUnreachable(err):
+		return cli.Exit("owfuse: "+err.Error(), exitUnreachable)
 	}
-	level := slog.LevelInfo
-	if cfg.Debug || cfg.FuseDebug {
-		level = slog.LevelDebug
-	}
-	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if owfs.IsDaemonChild() || cfg.LogFile != "" {
-		l, err := owfs.DaemonLogger(cfg.LogFile, level)
-		if err != nil {
-			owfs.NotifyParent(err)
-			return cli.Exit("owfuse: log file: "+err.Error(), exitError)
-		}
-		cfg.Logger = l
-	}
-
-	m, err := owfs.Mount(ctx, server, dir, cfg)
-	if err != nil {
-		owfs.NotifyParent(err)
-		code := exitError
-		var ue *owfs.UnreachableError
-		if errors.As(err, &ue) {
-			code = exitUnreachable
-		}
-		return cli.Exit("owfuse: "+strings.ReplaceAll(err.Error(), "owclient: ", ""), code)
-	}
-	owfs.NotifyParent(nil)
-	cfg.Logger.Info("mounted", "server", m.Client.Addr(), "mountpoint", m.Dir)
-	if !owfs.IsDaemonChild() {
-		fmt.Fprintf(stderr, "owfuse: serving owserver %s at %s; stop with Ctrl-C or umount %s\n", m.Client.Addr(), m.Dir, m.Dir)
-	}
-
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	done := make(chan struct{})
-	go func() { m.Server.Wait(); close(done) }()
-	for {
-		select {
-		case <-done: // unmounted from outside (umount, fusermount3 -u)
-			m.Close()
-			cfg.Logger.Info("unmounted", "mountpoint", m.Dir)
-			return nil
-		case sig := <-sigs:
-			if sig == syscall.SIGHUP {
-				m.Cache.Purge()
-				cfg.Logger.Info("SIGHUP: caches dropped")
-				continue
-			}
-			lazy, err := m.Unmount()
-			if err != nil {
-				return cli.Exit("owfuse: "+err.Error(), exitError)
-			}
-			if lazy {
-				cfg.Logger.Warn("mount was busy; detached it lazily", "mountpoint", m.Dir)
-			}
-			cfg.Logger.Info("unmounted", "mountpoint", m.Dir, "signal", sig.String())
-			return nil
-		}
-	}
-}
-
-// trailingOptions takes the options that follow the positional arguments
-// (-o LIST, -oLIST, --flag, --flag=value) and returns the positionals.
-func trailingOptions(cfg *owfs.Config, args []string) ([]string, error) {
-	var pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "-o":
-			if i+1 >= len(args) {
-				return nil, errors.New("-o needs a list of options")
-			}
-			i++
-			if err := owfs.ParseOptions(cfg, args[i]); err != nil {
-				return nil, err
-			}
-		case strings.HasPrefix(a, "-o"):
-			if err := owfs.ParseOptions(cfg, a[2:]); err != nil {
-				return nil, err
-			}
-		case strings.HasPrefix(a, "--") && len(a) > 2:
-			name, value, hasValue := strings.Cut(a[2:], "=")
-			s, ok := owfs.LookupSetting(name)
-			if !ok {
-				return nil, fmt.Errorf("unknown flag %s", a)
-			}
-			if !hasValue && !s.Bool {
-				if i+1 >= len(args) {
-					return nil, fmt.Errorf("flag %s needs a value", a)
-				}
-				i++
-				value = args[i]
-			}
-			if err := s.Set(cfg, value); err != nil {
-				return nil, err
-			}
-		default:
-			pos = append(pos, a)
-		}
-	}
-	return pos, nil
+	return cli.Exit("owfuse: "+err.Error(), exitError)
 }

@@ -1,0 +1,125 @@
+package owfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// IsUnreachable reports whether a mount failed because owserver did not
+// answer, in this process or in a daemon child.
+func IsUnreachable(err error) bool {
+	var ue *UnreachableError
+	var ce *ChildError
+	return errors.As(err, &ue) || (errors.As(err, &ce) && ce.Unreachable)
+}
+
+// Serve mounts and serves until SIGINT or SIGTERM; with cfg.Daemon it
+// returns as soon as a detached copy of itself reports the mount live.
+func Serve(ctx context.Context, server, dir string, cfg Config, stderr io.Writer) error {
+	if cfg.Daemon && !IsDaemonChild() {
+		return Daemonize(os.Args[1:], cfg.LogFile, cfg.WaitServer+cfg.Timeout+30*time.Second)
+	}
+	level := slog.LevelInfo
+	if cfg.Debug || cfg.FuseDebug {
+		level = slog.LevelDebug
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if IsDaemonChild() || cfg.LogFile != "" {
+		l, err := DaemonLogger(cfg.LogFile, level)
+		if err != nil {
+			NotifyParent(err)
+			return fmt.Errorf("log file: %w", err)
+		}
+		cfg.Logger = l
+	}
+
+	m, err := Mount(ctx, server, dir, cfg)
+	if err != nil {
+		NotifyParent(err)
+		return err
+	}
+	NotifyParent(nil)
+	cfg.Logger.Info("mounted", "server", m.Client.Addr(), "mountpoint", m.Dir)
+	if !IsDaemonChild() {
+		fmt.Fprintf(stderr, "owfuse: serving owserver %s at %s; stop with Ctrl-C or umount %s\n", m.Client.Addr(), m.Dir, m.Dir)
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	go func() { m.Server.Wait(); close(done) }()
+	for {
+		select {
+		case <-done: // unmounted from outside (umount, fusermount3 -u)
+			m.Close()
+			cfg.Logger.Info("unmounted", "mountpoint", m.Dir)
+			return nil
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				m.Cache.Purge()
+				cfg.Logger.Info("SIGHUP: caches dropped")
+				continue
+			}
+			lazy, err := m.Unmount()
+			if err != nil {
+				return err
+			}
+			if lazy {
+				cfg.Logger.Warn("mount was busy; detached it lazily", "mountpoint", m.Dir)
+			}
+			cfg.Logger.Info("unmounted", "mountpoint", m.Dir, "signal", sig.String())
+			return nil
+		}
+	}
+}
+
+// ParseTrailing takes the options that follow the positional arguments
+// (-o LIST, -oLIST, --flag, --flag=value) and returns the positionals.
+func ParseTrailing(cfg *Config, args []string) ([]string, error) {
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-o":
+			if i+1 >= len(args) {
+				return nil, errors.New("-o needs a list of options")
+			}
+			i++
+			if err := ParseOptions(cfg, args[i]); err != nil {
+				return nil, err
+			}
+		case strings.HasPrefix(a, "-o"):
+			if err := ParseOptions(cfg, a[2:]); err != nil {
+				return nil, err
+			}
+		case strings.HasPrefix(a, "--") && len(a) > 2:
+			name, value, hasValue := strings.Cut(a[2:], "=")
+			s, ok := LookupSetting(name)
+			if !ok {
+				return nil, fmt.Errorf("unknown flag %s", a)
+			}
+			if !hasValue && !s.Bool {
+				if i+1 >= len(args) {
+					return nil, fmt.Errorf("flag %s needs a value", a)
+				}
+				i++
+				value = args[i]
+			}
+			if err := s.Set(cfg, value); err != nil {
+				return nil, err
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return pos, nil
+}
