@@ -4,12 +4,24 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 FUZZTIME ?= 4s
 
-.PHONY: all build demo demo-stop test lint unit race-gomaxprocs1 fuzz integration bench clean
+.PHONY: all build install uninstall demo demo-stop test lint unit race-gomaxprocs1 fuzz integration bench clean
 
 all: build
 
 build:
 	$(GO) build -o bin/owfuse .
+
+## install: owfuse into $(PREFIX)/bin and the mount helper where mount(8)
+## looks for it (/sbin/mount.owfuse), both under $(DESTDIR).
+SBINDIR ?= /sbin
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SBINDIR)
+	install -m 0755 bin/owfuse $(DESTDIR)$(PREFIX)/bin/owfuse
+	ln -sf $(PREFIX)/bin/owfuse $(DESTDIR)$(SBINDIR)/mount.owfuse
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/owfuse $(DESTDIR)$(SBINDIR)/mount.owfuse
 
 ## demo: a fake 1-Wire bus on loopback, mounted, listed and read.
 demo:

@@ -1,0 +1,122 @@
+package owfs_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/owfuse/owfuse/owclient"
+	"github.com/owfuse/owfuse/owfs"
+)
+
+func TestParseHelperArgs(t *testing.T) {
+	cases := []struct {
+		args []string
+		want owfs.HelperArgs
+		err  string
+	}{
+		{[]string{"localhost:4304", "/mnt/1wire", "-o", "ro,allow_other"},
+			owfs.HelperArgs{Source: "localhost:4304", Mountpoint: "/mnt/1wire", Options: []string{"ro,allow_other"}}, ""},
+		{[]string{"h:1", "/m", "-s", "-n", "-v", "-o", "rw"},
+			owfs.HelperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"rw"}, Verbose: true}, ""},
+		{[]string{"h:1", "/m", "-f", "-o", "rw"},
+			owfs.HelperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"rw"}, Fake: true}, ""},
+		{[]string{"h:1", "/m", "-snfv", "-N", "/proc/1/ns/mnt", "-ouid=5"},
+			owfs.HelperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"uid=5"}, Fake: true, Verbose: true}, ""},
+		{[]string{"-o", "ro", "h:1", "/m"},
+			owfs.HelperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"ro"}}, ""},
+		{[]string{"h:1"}, owfs.HelperArgs{}, "positional"},
+		{[]string{"h:1", "/m", "/x"}, owfs.HelperArgs{}, "positional"},
+		{[]string{"h:1", "/m", "-o"}, owfs.HelperArgs{}, "needs a value"},
+		{[]string{"h:1", "/m", "-q"}, owfs.HelperArgs{}, "unknown helper flag -q"},
+	}
+	for _, tc := range cases {
+		got, err := owfs.ParseHelperArgs(tc.args)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ParseHelperArgs(%q) error %v, want one containing %q", tc.args, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParseHelperArgs(%q) = %+v, %v; want %+v", tc.args, got, err, tc.want)
+		}
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	def := owfs.DefaultConfig()
+	cases := []struct {
+		list  string
+		check func(owfs.Config) bool
+		err   string
+	}{
+		{"ro,allow_other,temp_scale=F", func(c owfs.Config) bool {
+			return c.ReadOnly && c.AllowOther && c.TempScale == owclient.Fahrenheit
+		}, ""},
+		{"ro,rw", func(c owfs.Config) bool { return !c.ReadOnly }, ""},
+		{"volatile_ttl=5s,dir_ttl=0,cache_size=10", func(c owfs.Config) bool {
+			return c.Lifetimes.Volatile == 5*time.Second && c.Lifetimes.Directory == 0 && c.CacheSize == 10
+		}, ""},
+		{"uid=1000,gid=100,newline=false,padded", func(c owfs.Config) bool {
+			return c.UID == 1000 && c.GID == 100 && !c.Newline && c.Padded
+		}, ""},
+		// mount(8)'s, mount.fuse3's and systemd's options are ignored
+		{"_netdev,nofail,auto,noauto,user,users,dev,nodev,suid,nosuid,exec,noexec,rw,defaults,x-systemd.automount,x-mount.mkdir,comment=foo",
+			func(c owfs.Config) bool { return reflect.DeepEqual(c, def) }, ""},
+		{"wait_server=60s,lazy_connect,log_file=/var/log/owfuse.log,metrics_listen=127.0.0.1:9104", func(c owfs.Config) bool {
+			return c.WaitServer == time.Minute && c.LazyConnect && c.LogFile == "/var/log/owfuse.log" && c.MetricsListen == "127.0.0.1:9104"
+		}, ""},
+		{"bogus", nil, `unknown option "bogus"`},
+		{"ro,frobnicate=3", nil, `unknown option "frobnicate"`},
+		{"temp_scale=X", nil, "temp_scale"},
+		{"timeout", nil, "needs a value"},
+		{"volatile_ttl=-1s", nil, "negative"},
+		{"cache_size=0", nil, "below 1"},
+		{"ro=maybe", nil, "ro"},
+	}
+	for _, tc := range cases {
+		c := owfs.DefaultConfig()
+		err := owfs.ParseOptions(&c, tc.list)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ParseOptions(%q) error %v, want one containing %q", tc.list, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !tc.check(c) {
+			t.Errorf("ParseOptions(%q) = %+v, %v", tc.list, c, err)
+		}
+	}
+}
+
+func TestSettingsHaveFlagsAndDefaults(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range owfs.Settings {
+		if seen[s.Name] || s.Usage == "" || strings.Contains(s.Name, "-") {
+			t.Errorf("setting %q: duplicate, undocumented or misspelt", s.Name)
+		}
+		seen[s.Name] = true
+		c := owfs.DefaultConfig()
+		if d := s.Default(); d != "" || s.Bool {
+			if err := s.Set(&c, d); err != nil {
+				t.Errorf("setting %s does not accept its own default %q: %v", s.Name, d, err)
+			}
+		}
+		if got, ok := owfs.LookupSetting(s.FlagName()); !ok || got.Name != s.Name {
+			t.Errorf("flag --%s does not find setting %s", s.FlagName(), s.Name)
+		}
+	}
+}
+
+func TestParseTrailing(t *testing.T) {
+	c := owfs.DefaultConfig()
+	pos, err := owfs.ParseTrailing(&c, []string{"h:1", "/m", "-o", "ro", "--temp-scale", "K", "--debug", "-ouid=7"})
+	if err != nil || !reflect.DeepEqual(pos, []string{"h:1", "/m"}) || !c.ReadOnly || c.TempScale != owclient.Kelvin || !c.Debug || c.UID != 7 {
+		t.Fatalf("got %q, %+v, %v", pos, c, err)
+	}
+	if _, err := owfs.ParseTrailing(&c, []string{"h:1", "/m", "--nope"}); err == nil {
+		t.Fatal("unknown trailing flag accepted")
+	}
+}
