@@ -107,7 +107,9 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 	if cfg.ReadOnly {
 		mo.Options = append(mo.Options, "ro")
 	}
-	if cfg.DefaultPermissions {
+	// Other users get the kernel's checks of the modes shown, as
+	// gocryptfs and go-fuse's loopback do.
+	if cfg.DefaultPermissions || cfg.AllowOther {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
 	srv, err := fs.Mount(abs, root, &fs.Options{
