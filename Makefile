@@ -2,7 +2,7 @@
 GO      ?= go
 PREFIX  ?= /usr/local
 DESTDIR ?=
-FUZZTIME ?= 4s
+FUZZTIME ?= 3s
 
 .PHONY: all build install uninstall demo demo-stop test lint unit race-gomaxprocs1 fuzz integration bench clean
 
@@ -44,9 +44,16 @@ unit:
 race-gomaxprocs1:
 	GOMAXPROCS=1 $(GO) test -race -count=1 ./...
 
+# Every fuzz target, briefly; each one's corpus is committed under its
+# package's testdata/fuzz.
+FUZZ_TARGETS = ./owclient:FuzzReadReply ./owclient:FuzzParseStructure \
+	./cache:FuzzParseListing ./cache:FuzzLocate ./owfs:FuzzParseOptions
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzReadReply$$' -fuzztime $(FUZZTIME) ./owclient
-	$(GO) test -run '^$$' -fuzz '^FuzzParseStructure$$' -fuzztime $(FUZZTIME) ./owclient
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 integration: build
 	$(GO) test -race -count=1 ./integration/...

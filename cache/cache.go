@@ -65,7 +65,20 @@ type Cache struct {
 
 	mu         sync.Mutex // guards following
 	structures map[string]Property
+	failed     map[string]failure // transport failures, remembered briefly
 }
+
+// failure is a request that failed on the way to owserver.
+type failure struct {
+	err   error
+	until time.Time
+}
+
+// failMemo is how long a transport failure answers the same request. The
+// kernel retries a failed lookup at once; without the memo a hung server
+// costs every lookup two timeouts. Short enough that the first request
+// after owserver is back goes through.
+const failMemo = 250 * time.Millisecond
 
 // familyStructure is owserver's line for every device's family property.
 var familyStructure = owclient.Structure{Type: 'a', Elements: 1, Access: owclient.ReadOnly, Size: 2, Change: owclient.Fixed}
@@ -93,7 +106,7 @@ func New(client *owclient.Client, opts Options) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cache{client: client, opts: opts, lru: l, structures: map[string]Property{}}, nil
+	return &Cache{client: client, opts: opts, lru: l, structures: map[string]Property{}, failed: map[string]failure{}}, nil
 }
 
 // Addr returns the owserver's address.
@@ -122,6 +135,9 @@ func (c *Cache) lookup(key string, class Class) (any, bool) {
 // if no write intervened, stores its answer for lifetime. Each caller
 // waits only as long as its own context allows.
 func (c *Cache) shared(ctx context.Context, key string, lifetime time.Duration, fetch func(context.Context) (any, error)) (any, error) {
+	if err := c.recentFailure(key); err != nil {
+		return nil, err
+	}
 	gen := c.gen.Load()
 	ch := c.flights.DoChan(key+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RequestTimeout)
@@ -129,6 +145,11 @@ func (c *Cache) shared(ctx context.Context, key string, lifetime time.Duration, 
 		v, err := fetch(fctx)
 		if err == nil && lifetime > 0 && c.gen.Load() == gen {
 			c.lru.Add(key, entry{value: v, expires: c.opts.Now().Add(lifetime)})
+		}
+		if err != nil && isTransport(err) {
+			c.mu.Lock()
+			c.failed[key] = failure{err: err, until: time.Now().Add(failMemo)}
+			c.mu.Unlock()
 		}
 		return v, err
 	})
@@ -140,16 +161,39 @@ func (c *Cache) shared(ctx context.Context, key string, lifetime time.Duration, 
 	}
 }
 
+func (c *Cache) recentFailure(key string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.failed[key]
+	if !ok {
+		return nil
+	}
+	if time.Now().Before(f.until) {
+		return f.err
+	}
+	delete(c.failed, key)
+	return nil
+}
+
+// isTransport reports an error on the way to owserver (unreachable, timed
+// out, malformed), as opposed to owserver's own answer.
+func isTransport(err error) bool {
+	var se *owclient.ServerError
+	return !errors.As(err, &se) && !errors.Is(err, context.Canceled)
+}
+
 // Dir lists the directory at path, sorted by name.
 func (c *Cache) Dir(ctx context.Context, path string) ([]Entry, error) {
 	loc := locate(path)
 	lifetime := c.opts.Lifetimes.Directory
-	if loc.uncached || lifetime <= 0 {
+	if loc.uncached {
 		return c.fetchDir(ctx, path)
 	}
 	key := "d" + path
-	if v, ok := c.lookup(key, Directory); ok {
-		return v.([]Entry), nil
+	if lifetime > 0 {
+		if v, ok := c.lookup(key, Directory); ok {
+			return v.([]Entry), nil
+		}
 	}
 	v, err := c.shared(ctx, key, lifetime, func(ctx context.Context) (any, error) { return c.fetchDir(ctx, path) })
 	if err != nil {
@@ -164,27 +208,35 @@ func (c *Cache) fetchDir(ctx context.Context, path string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]Entry, 0, len(list))
-	slashes := false
-	for _, p := range list {
-		name := p
-		if i := strings.LastIndexByte(strings.TrimSuffix(p, "/"), '/'); i >= 0 {
-			name = p[i+1:]
-		}
-		e := Entry{Name: strings.TrimSuffix(name, "/"), IsDir: strings.HasSuffix(name, "/")}
-		slashes = slashes || e.IsDir
-		if e.Name != "" {
-			entries = append(entries, e)
-		}
-	}
+	entries, slashes := parseListing(list)
 	if !slashes {
 		// A server without DIRALLSLASH: find the directories another way.
 		for i := range entries {
 			entries[i].IsDir = c.probeDir(ctx, strings.TrimSuffix(path, "/")+"/"+entries[i].Name)
 		}
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
 	return entries, nil
+}
+
+// parseListing turns owserver's full paths into names, sorted and without
+// duplicates (owserver has been seen listing a device twice). A trailing
+// slash marks a directory; slashes reports whether any entry had one.
+func parseListing(list []string) (entries []Entry, slashes bool) {
+	entries = make([]Entry, 0, len(list))
+	seen := make(map[string]bool, len(list))
+	for _, p := range list {
+		isDir := strings.HasSuffix(p, "/")
+		p = strings.TrimSuffix(p, "/")
+		name := p[strings.LastIndexByte(p, '/')+1:]
+		if name == "" || name == "." || name == ".." || seen[name] {
+			continue
+		}
+		seen[name] = true
+		slashes = slashes || isDir
+		entries = append(entries, Entry{Name: name, IsDir: isDir})
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	return entries, slashes
 }
 
 // probeDir tells a directory from a file on servers that list without

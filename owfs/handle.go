@@ -18,7 +18,14 @@ type handle struct {
 	value  []byte     // what reads return, fetched once
 	loaded bool
 	buf    []byte // written and not yet committed
-	dirty  bool   // buf (possibly empty, after a truncate) awaits a commit
+	dirty  bool   // buf holds written data that awaits a commit
+	// truncated: emptied (O_TRUNC, ftruncate) with nothing written since,
+	// so the empty value is due unless a write comes. flushes counts the
+	// closes seen meanwhile: a shell's `echo x > f` closes once before
+	// echo writes (it moves the descriptor to stdout), so only the second
+	// close, or the release, commits the empty value.
+	truncated bool
+	flushes   int
 }
 
 var (
@@ -79,7 +86,7 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 		h.buf = append(h.buf, make([]byte, end-int64(len(h.buf)))...)
 	}
 	copy(h.buf[off:], data) // data is reused after we return
-	h.dirty = true
+	h.dirty, h.truncated = true, false
 	if h.buf[len(h.buf)-1] == '\n' {
 		if errno := h.commitLocked(ctx); errno != 0 {
 			return 0, errno
@@ -90,7 +97,7 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 
 func (h *handle) truncate() {
 	h.mu.Lock()
-	h.buf, h.dirty = h.buf[:0], true
+	h.buf, h.dirty, h.truncated, h.flushes = h.buf[:0], false, true, 0
 	h.mu.Unlock()
 }
 
@@ -98,7 +105,7 @@ func (h *handle) truncate() {
 // (echo's) or CRLF. The buffer is spent either way: a refused value is not
 // sent again at close.
 func (h *handle) commitLocked(ctx context.Context) syscall.Errno {
-	if !h.dirty {
+	if !h.dirty && !h.truncated {
 		return 0
 	}
 	v := h.buf
@@ -108,27 +115,35 @@ func (h *handle) commitLocked(ctx context.Context) syscall.Errno {
 	case len(v) >= 1 && v[len(v)-1] == '\n':
 		v = v[:len(v)-1]
 	}
-	h.buf, h.dirty = nil, false
+	h.buf, h.dirty, h.truncated = nil, false, false
 	h.loaded = false // a later read of a read-write handle sees the new value
 	return h.node.commit(ctx, v)
 }
 
-// Flush - FUSE call, at every close(2). Commits what is left.
+// Flush - FUSE call, at every close(2). Commits what was written; an
+// empty value after a truncate waits for the second close (see truncated).
 func (h *handle) Flush(ctx context.Context) syscall.Errno {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.dirty && h.truncated {
+		if h.flushes++; h.flushes < 2 {
+			return 0
+		}
+	}
+	return h.commitLocked(ctx)
+}
+
+// Fsync - FUSE call. Commits what is left, an empty value included; 0 once
+// owserver has it (vim refuses to save on a failing fsync).
+func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.commitLocked(ctx)
 }
 
-// Fsync - FUSE call. Commits what is left; 0 once owserver has it (vim
-// refuses to save on a failing fsync).
-func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
-	return h.Flush(ctx)
-}
-
-// Release - FUSE call. The kernel ignores its result; Flush normally
-// committed already.
+// Release - FUSE call, after the last close. The kernel ignores its
+// result; Flush normally committed already.
 func (h *handle) Release(ctx context.Context) syscall.Errno {
 	defer h.node.forget(h)
-	return h.Flush(ctx)
+	return h.Fsync(ctx, 0)
 }

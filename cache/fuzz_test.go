@@ -1,0 +1,51 @@
+package cache
+
+import (
+	"sort"
+	"strings"
+	"testing"
+)
+
+// FuzzParseListing checks that any directory list owserver might send
+// becomes sorted, unique, non-empty names without slashes.
+func FuzzParseListing(f *testing.F) {
+	for _, s := range []string{
+		"/10.67C6697351FF/,/05.4AEC29CDBAAB/,/bus.0/,/uncached/,/settings/",
+		"/10.67C6697351FF/address,/10.67C6697351FF/errata/,/10.67C6697351FF/temperature",
+		"/10.67C6697351FF,/10.67C6697351FF", "", ",", "/", "//,/a//", "/a/../b,/./,/..",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		entries, _ := parseListing(strings.Split(s, ","))
+		if !sort.SliceIsSorted(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name }) {
+			t.Fatalf("not sorted: %v", entries)
+		}
+		for i, e := range entries {
+			if e.Name == "" || e.Name == "." || e.Name == ".." || strings.Contains(e.Name, "/") {
+				t.Fatalf("bad name %q from %q", e.Name, s)
+			}
+			if i > 0 && entries[i-1].Name == e.Name {
+				t.Fatalf("duplicate %q from %q", e.Name, s)
+			}
+		}
+	})
+}
+
+// FuzzLocate checks that any path splits without panicking into parts
+// that rebuild a path under the same device.
+func FuzzLocate(f *testing.F) {
+	for _, s := range []string{"/10.67C6697351FF/temperature", "/uncached/bus.0/10.67C6697351FF/pages/page.1",
+		"/settings/timeout/volatile", "/kitchen/temperature", "/", "", "//", "/uncached", "/alarm/28.1234567890AB/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		loc := locate(p)
+		if loc.family != "" && len(loc.family) != 2 {
+			t.Fatalf("family %q from %q", loc.family, p)
+		}
+		if loc.device != "" && !strings.HasPrefix(loc.device, "/") {
+			t.Fatalf("device %q from %q", loc.device, p)
+		}
+	})
+}

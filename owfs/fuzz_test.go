@@ -1,0 +1,27 @@
+package owfs
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParseOptions feeds arbitrary -o lists and helper command lines to
+// the parsers: errors are fine, panics and half-applied garbage are not.
+func FuzzParseOptions(f *testing.F) {
+	for _, s := range []string{"ro,allow_other,temp_scale=F", "_netdev,nofail,x-systemd.automount,comment=a=b",
+		"volatile_ttl=5s,dir_ttl=0", "uid=4294967296", "=,==,,", "timeout=", "ro=", "cache_size=-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		c := DefaultConfig()
+		if err := ParseOptions(&c, list); err == nil {
+			if c.CacheSize < 1 || c.PoolSize < 1 || c.Timeout < 0 || c.Lifetimes.Volatile < 0 {
+				t.Fatalf("%q accepted with an impossible result %+v", list, c)
+			}
+		}
+		args := strings.Fields(strings.ReplaceAll(list, ",", " "))
+		if h, err := ParseHelperArgs(args); err == nil && (h.Source == "" && h.Mountpoint == "") {
+			t.Fatalf("%q: helper args without positionals accepted", args)
+		}
+	})
+}
