@@ -58,5 +58,18 @@ fuzz:
 integration: build
 	$(GO) test -race -count=1 ./integration/...
 
+## bench: owclient Read ops/s against a real owserver, next to a raw-socket
+## loop measured in the same run; prints the ratios and the speed targets
+## (reported, never asserted). BENCHCOUNT rounds, each a fresh go test
+## process running every variant once, so that slow drift on a shared
+## machine hits raw and owclient alike; the table shows medians.
+BENCHTIME  ?= 2s
+BENCHCOUNT ?= 3
+
+bench:
+	@for i in $$(seq $(BENCHCOUNT)); do \
+		$(GO) test -run '^$$' -bench '^BenchmarkRead$$' -benchtime $(BENCHTIME) -count 1 ./owclient; \
+	done | $(GO) run ./owclient/benchreport
+
 clean:
 	rm -rf bin

@@ -15,9 +15,12 @@ import (
 // conn is one socket to owserver. It is not safe for concurrent use: the
 // Client hands it to one request at a time.
 type conn struct {
-	nc   net.Conn
-	cfg  *config
-	used bool // a request completed on it, so the server may have closed it while idle
+	nc      net.Conn
+	rc      syscall.RawConn // for stale's peek; nil until first needed
+	lastUse time.Time       // when a request last set the deadline
+	wbuf    []byte          // the request frame, reused
+	cfg     *config
+	used    bool // a request completed on it, so the server may have closed it while idle
 	// persistent is the server's last decision; a conn without it is closed
 	// after its reply.
 	persistent bool
@@ -74,8 +77,10 @@ var aLongTimeAgo = time.Unix(1, 0)
 func (c *conn) roundTrip(ctx context.Context, req request) (reply, error) {
 	// Cancellation without a deadline (an interrupted FUSE call, say) must
 	// also wake a blocked read: pull the socket's deadline into the past.
-	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
-	defer stop()
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
+		defer stop()
+	}
 
 	reused := c.used
 	c.used = true
@@ -108,12 +113,12 @@ func (c *conn) roundTrip(ctx context.Context, req request) (reply, error) {
 }
 
 func (c *conn) send(ctx context.Context, req request) error {
-	frame := AppendRequest(make([]byte, 0, HeaderSize+len(req.payload)),
-		RequestHeader{Type: req.typ, Flags: req.flags, Size: req.size, Offset: req.offset}, req.payload)
+	c.wbuf = AppendRequest(c.wbuf[:0], RequestHeader{Type: req.typ, Flags: req.flags, Size: req.size, Offset: req.offset}, req.payload)
+	frame := c.wbuf
 	if c.cfg.log != nil {
 		c.cfg.log.Debug("owserver send", "addr", c.cfg.addr, "header", ParseRequestHeader(frame).String(), "payload", fmt.Sprintf("%q", req.payload))
 	}
-	c.nc.SetWriteDeadline(c.frameDeadline(ctx))
+	c.nc.SetDeadline(c.frameDeadline(ctx)) // for the first reply frame too
 	n, err := c.nc.Write(frame)
 	if err == nil {
 		return nil
@@ -130,8 +135,10 @@ func (c *conn) send(ctx context.Context, req request) error {
 // readFrame reads one frame that is not a keepalive. A keepalive restarts
 // the inactivity timer.
 func (c *conn) readFrame(ctx context.Context) (ReplyHeader, []byte, error) {
-	for {
-		c.nc.SetReadDeadline(c.frameDeadline(ctx))
+	for first := c.frames == 0; ; first = false {
+		if !first {
+			c.nc.SetReadDeadline(c.frameDeadline(ctx))
+		}
 		h, data, err := readReply(c.nc, c.hdr[:], c.cfg.maxPayload)
 		if err == nil || h != (ReplyHeader{}) {
 			c.frames++
@@ -202,7 +209,8 @@ func readReply(r io.Reader, hdr []byte, maxPayload int) (ReplyHeader, []byte, er
 // frameDeadline is when the next frame must have arrived: the inactivity
 // timeout from now, or the context's deadline if that is sooner.
 func (c *conn) frameDeadline(ctx context.Context) time.Time {
-	d := time.Now().Add(c.cfg.frameTimeout)
+	c.lastUse = time.Now()
+	d := c.lastUse.Add(c.cfg.frameTimeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(d) {
 		return dl
 	}
@@ -239,18 +247,28 @@ func isConnLost(err error) bool {
 // stale reports whether an idle pooled conn can no longer carry a request:
 // the server closed it (EOF) or sent bytes nobody asked for. It peeks
 // without blocking, as OWFS's own client does before reusing a socket.
+//
+// A socket used within the last second is not checked: owserver's idle
+// timeouts are whole seconds, and a request that finds the socket closed
+// anyway is resent (roundTrip), so the syscall would buy nothing.
 func (c *conn) stale() bool {
-	sc, ok := c.nc.(syscall.Conn)
-	if !ok {
+	if time.Since(c.lastUse) < time.Second {
 		return false
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return true
+	if c.rc == nil {
+		sc, ok := c.nc.(syscall.Conn)
+		if !ok {
+			return false
+		}
+		rc, err := sc.SyscallConn()
+		if err != nil {
+			return true
+		}
+		c.rc = rc
 	}
 	var buf [1]byte
 	stale := false
-	err = rc.Read(func(fd uintptr) bool {
+	err := c.rc.Read(func(fd uintptr) bool {
 		n, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		// n == 0 with no error is EOF; n > 0 is unsolicited data.
 		stale = rerr == nil || (rerr != syscall.EAGAIN && rerr != syscall.EWOULDBLOCK) || n > 0
