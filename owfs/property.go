@@ -182,6 +182,11 @@ func (p *propNode) isText() bool {
 // commit writes value to owserver. It runs to the end even if the caller
 // is interrupted: a half-sent write is worse than a late one.
 func (p *propNode) commit(ctx context.Context, value []byte) syscall.Errno {
+	if st := p.prop.Structure; p.prop.Known && st.Size > 0 && len(value) > st.Size {
+		// Longer than owserver's own bound for the property: refuse it
+		// rather than let owserver cut it short.
+		return p.fs.fail(syscall.EFBIG)
+	}
 	ctx, cancel := p.fs.requestContext(context.WithoutCancel(ctx))
 	defer cancel()
 	err := p.fs.cache.Write(ctx, p.path, value)
