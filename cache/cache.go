@@ -35,6 +35,11 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Now is the clock, for tests; nil means time.Now.
 	Now func() time.Time
+	// Readahead is how many device directories are listed at once in the
+	// background after their parent was listed, so that a walk of a big
+	// bus (find, ls -R) does not wait for one listing after another;
+	// owserver answers them in parallel. 0 disables it.
+	Readahead int
 }
 
 // Entry is one name in a directory listing.
@@ -62,6 +67,11 @@ type Cache struct {
 	flights  singleflight.Group
 	gen      atomic.Uint64 // bumped by every write, so that no flight started before it stores its answer
 	counters counters
+
+	ahead   chan struct{}      // one token per readahead listing under way
+	stop    context.CancelFunc // ends readahead at Close
+	stopped context.Context
+	aheadWG sync.WaitGroup
 
 	mu         sync.Mutex // guards following
 	structures map[string]Property
@@ -106,7 +116,51 @@ func New(client *owclient.Client, opts Options) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cache{client: client, opts: opts, lru: l, structures: map[string]Property{}, failed: map[string]failure{}}, nil
+	c := &Cache{client: client, opts: opts, lru: l, structures: map[string]Property{}, failed: map[string]failure{}}
+	c.stopped, c.stop = context.WithCancel(context.Background())
+	if opts.Readahead > 0 {
+		c.ahead = make(chan struct{}, opts.Readahead)
+	}
+	return c, nil
+}
+
+// Close stops the background listings and waits for them. It is
+// idempotent; the cache still answers afterwards, without readahead.
+func (c *Cache) Close() {
+	c.stop()
+	c.aheadWG.Wait()
+}
+
+// readahead lists, in the background, the device directories among a
+// fresh listing of parent that are not cached yet.
+func (c *Cache) readahead(parent string, entries []Entry) {
+	lifetime := c.opts.Lifetimes.Directory
+	if c.ahead == nil || lifetime <= 0 || c.stopped.Err() != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir || !deviceName.MatchString(e.Name) {
+			continue
+		}
+		path := strings.TrimSuffix(parent, "/") + "/" + e.Name
+		key := "d" + path
+		if old, ok := c.lru.Peek(key); ok && c.opts.Now().Before(old.expires) {
+			continue
+		}
+		c.aheadWG.Add(1)
+		go func() {
+			defer c.aheadWG.Done()
+			select {
+			case c.ahead <- struct{}{}:
+			case <-c.stopped.Done():
+				return
+			}
+			defer func() { <-c.ahead }()
+			if c.stopped.Err() == nil {
+				c.shared(c.stopped, key, lifetime, func(ctx context.Context) (any, error) { return c.fetchDir(ctx, path) })
+			}
+		}()
+	}
 }
 
 // Addr returns the owserver's address.
@@ -214,6 +268,9 @@ func (c *Cache) fetchDir(ctx context.Context, path string) ([]Entry, error) {
 		for i := range entries {
 			entries[i].IsDir = c.probeDir(ctx, strings.TrimSuffix(path, "/")+"/"+entries[i].Name)
 		}
+	}
+	if !locate(path).uncached {
+		c.readahead(path, entries)
 	}
 	return entries, nil
 }

@@ -408,3 +408,37 @@ func TestWriteDuringReadDoesNotCacheOldValue(t *testing.T) {
 		t.Fatalf("after the write the cache served %q, want 33", got)
 	}
 }
+
+// After a listing, the device directories in it are listed in the
+// background, so that a walk finds them cached.
+func TestReadaheadListsDevices(t *testing.T) {
+	tr := newTree()
+	c, _ := setup(t, tr, cache.Options{Readahead: 2})
+	t.Cleanup(c.Close)
+	if _, err := c.Dir(bg, "/"); err != nil {
+		t.Fatal(err)
+	}
+	// Root, then both devices in the background: three listings.
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Len() < 3 { // root and both devices stored
+		if time.Now().After(deadline) {
+			t.Fatalf("%d listings cached after readahead, want 3", c.Len())
+		}
+		time.Sleep(time.Millisecond) // polling for the background work
+	}
+	before := c.Stats()
+	for _, dev := range []string{"/10.67C6697351FF", "/28.4AEC29CDBAAB"} {
+		if _, err := c.Dir(bg, dev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := c.Stats()
+	if after.DirMessages != before.DirMessages || after.Hits[cache.Directory]-before.Hits[cache.Directory] != 2 {
+		t.Fatalf("device listings after readahead: %d new messages, %d hits; want 0 and 2",
+			after.DirMessages-before.DirMessages, after.Hits[cache.Directory]-before.Hits[cache.Directory])
+	}
+	// settings is no device: not read ahead.
+	if n := after.DirMessages; n != 3 {
+		t.Fatalf("%d listings in all, want 3", n)
+	}
+}

@@ -84,7 +84,7 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		}
 		log.Warn("owserver does not answer yet; calls fail with EIO until it does", "server", client.Addr(), "err", err)
 	}
-	c, err := cache.New(client, cache.Options{Entries: cfg.CacheSize, Lifetimes: cfg.Lifetimes, RequestTimeout: cfg.Timeout})
+	c, err := cache.New(client, cache.Options{Entries: cfg.CacheSize, Lifetimes: cfg.Lifetimes, RequestTimeout: cfg.Timeout, Readahead: cfg.Readahead})
 	if err != nil {
 		client.Close()
 		mx.close()
@@ -225,6 +225,7 @@ func (m *Mounted) Unmount() (lazy bool, err error) {
 // Close releases the owserver connections and the metrics listener, once
 // the filesystem is unmounted.
 func (m *Mounted) Close() {
+	m.Cache.Close()
 	m.Client.Close()
 	m.metrics.close()
 }
