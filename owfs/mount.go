@@ -117,6 +117,7 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		EntryTimeout:    &entry,
 		AttrTimeout:     &attr,
 		NegativeTimeout: &negative,
+		NullPermissions: true, // a mode of 0 (neither ro nor wo) stays 0
 		UID:             cfg.UID,
 		GID:             cfg.GID,
 		Logger:          quietLogger(log),

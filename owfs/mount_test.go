@@ -4,9 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/owfuse/owfuse/owclient/owtest"
 	"github.com/owfuse/owfuse/owfs"
@@ -99,5 +103,87 @@ func TestWarmListingIsFree(t *testing.T) {
 	list()
 	if n := m.Cache.Stats().Messages() - before; n != 0 {
 		t.Fatalf("warm listings sent %d owserver messages, want 0", n)
+	}
+}
+
+// Readers stay exact while values change underneath: owserver --fake
+// returns a new random value on every read, lifetimes are short, and
+// readers (whole-file and in small pieces), stat callers and writers run
+// at once. Every read must be one whole value: digits and one newline.
+// (A page-cache scheme with exact sizes failed exactly this: the size is
+// the inode's, shared by handles that hold different values.)
+func TestReadersStayExactWhileValuesChange(t *testing.T) {
+	cfg := owfs.DefaultConfig()
+	cfg.Lifetimes.Volatile = 30 * time.Millisecond
+	cfg.Lifetimes.Stable = 50 * time.Millisecond
+	m, _ := testMount(t, cfg, "--fake", "10")
+	temp := filepath.Join(m.Dir, "10.67C6697351FF", "temperature")
+	setting := filepath.Join(m.Dir, "settings", "timeout", "volatile")
+	valid := regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?\n$`)
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	var wg sync.WaitGroup
+	var reads, bad atomic.Int64
+	check := func(p string, b []byte, err error) {
+		reads.Add(1)
+		if err != nil || !valid.Match(b) {
+			if bad.Add(1) <= 5 {
+				t.Errorf("read %s: %q, %v", p, b, err)
+			}
+		}
+	}
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 4096)
+			for j := 0; time.Now().Before(deadline); j++ {
+				p := temp
+				if j%3 == 0 {
+					p = setting
+				}
+				if i%2 == 0 {
+					b, err := os.ReadFile(p)
+					check(p, b, err)
+					continue
+				}
+				f, err := os.Open(p)
+				if err != nil {
+					check(p, nil, err)
+					continue
+				}
+				var got []byte
+				for {
+					n, err := f.Read(buf[:7]) // small reads: several per value
+					got = append(got, buf[:n]...)
+					if err != nil || n == 0 {
+						break
+					}
+				}
+				f.Close()
+				check(p, got, nil)
+			}
+		}()
+	}
+	wg.Add(2)
+	go func() { // stat callers mix attribute replies in
+		defer wg.Done()
+		for time.Now().Before(deadline) {
+			os.Stat(temp)
+			os.Stat(setting)
+		}
+	}()
+	go func() { // writers change the stable value
+		defer wg.Done()
+		for v := 10; time.Now().Before(deadline); v++ {
+			if err := os.WriteFile(setting, []byte(strconv.Itoa(v%90+10)+"\n"), 0); err != nil {
+				t.Errorf("write: %v", err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	t.Logf("%d reads, %d bad", reads.Load(), bad.Load())
+	if reads.Load() < 100 {
+		t.Fatalf("only %d reads", reads.Load())
 	}
 }
