@@ -34,9 +34,12 @@ demo-stop:
 ## (and once more with GOMAXPROCS=1), and a short fuzzing run.
 test: lint unit race-gomaxprocs1 fuzz
 
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 unit:
 	$(GO) test -race -count=1 ./...
