@@ -75,19 +75,18 @@ type Cache struct {
 
 	mu         sync.Mutex // guards following
 	structures map[string]Property
-	failed     map[string]failure // transport failures, remembered briefly
+	failed     map[string]failure // timeouts, remembered briefly
 }
 
-// failure is a request that failed on the way to owserver.
+// failure is a request that timed out.
 type failure struct {
 	err   error
 	until time.Time
 }
 
-// failMemo is how long a transport failure answers the same request. The
-// kernel retries a failed lookup at once; without the memo a hung server
-// costs every lookup two timeouts. Short enough that the first request
-// after owserver is back goes through.
+// failMemo is how long a timeout answers the same request. The kernel
+// retries a failed lookup at once; without the memo a hung server costs
+// every lookup two timeouts. Any answer from owserver ends it.
 const failMemo = 250 * time.Millisecond
 
 // familyStructure is owserver's line for every device's family property.
@@ -200,7 +199,17 @@ func (c *Cache) shared(ctx context.Context, key string, lifetime time.Duration, 
 		if err == nil && lifetime > 0 && c.gen.Load() == gen {
 			c.lru.Add(key, entry{value: v, expires: c.opts.Now().Add(lifetime)})
 		}
-		if err != nil && isTransport(err) {
+		switch {
+		case err == nil:
+			c.mu.Lock()
+			if len(c.failed) > 0 {
+				// owserver answers: nothing remembered holds any more.
+				clear(c.failed)
+			}
+			c.mu.Unlock()
+		case owclient.IsTimeout(err):
+			// Only timeouts: a refused connection fails at once anyway, and
+			// a restarted owserver must be used as soon as it listens.
 			c.mu.Lock()
 			c.failed[key] = failure{err: err, until: time.Now().Add(failMemo)}
 			c.mu.Unlock()
@@ -227,13 +236,6 @@ func (c *Cache) recentFailure(key string) error {
 	}
 	delete(c.failed, key)
 	return nil
-}
-
-// isTransport reports an error on the way to owserver (unreachable, timed
-// out, malformed), as opposed to owserver's own answer.
-func isTransport(err error) bool {
-	var se *owclient.ServerError
-	return !errors.As(err, &se) && !errors.Is(err, context.Canceled)
 }
 
 // Dir lists the directory at path, sorted by name.

@@ -13,6 +13,8 @@ import (
 // the kernel may send reads and writes of one handle in parallel.
 type handle struct {
 	node *propNode
+	pid  uint32 // the thread that opened it, as FUSE names callers
+	seq  uint64 // opening order among the node's handles
 
 	mu     sync.Mutex // guards following
 	value  []byte     // what reads return, fetched once
@@ -21,11 +23,13 @@ type handle struct {
 	dirty  bool   // buf holds written data that awaits a commit
 	// truncated: emptied (O_TRUNC, ftruncate) with nothing written since,
 	// so the empty value is due unless a write comes. flushes counts the
-	// closes seen meanwhile: a shell's `echo x > f` closes once before
+	// opener's closes meanwhile: a shell's `echo x > f` closes once before
 	// echo writes (it moves the descriptor to stdout), so only the second
-	// close, or the release, commits the empty value.
+	// close, or the release, commits the empty value. Closes by other
+	// processes (a child closing an inherited descriptor) do not count.
 	truncated bool
 	flushes   int
+	written   bool // a write ever arrived
 }
 
 var (
@@ -86,13 +90,19 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 		h.buf = append(h.buf, make([]byte, end-int64(len(h.buf)))...)
 	}
 	copy(h.buf[off:], data) // data is reused after we return
-	h.dirty, h.truncated = true, false
+	h.dirty, h.truncated, h.written = true, false, true
 	if h.buf[len(h.buf)-1] == '\n' {
 		if errno := h.commitLocked(ctx); errno != 0 {
 			return 0, errno
 		}
 	}
 	return uint32(len(data)), 0
+}
+
+func (h *handle) hasWritten() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.written
 }
 
 func (h *handle) truncate() {
@@ -121,12 +131,20 @@ func (h *handle) commitLocked(ctx context.Context) syscall.Errno {
 }
 
 // Flush - FUSE call, at every close(2). Commits what was written; an
-// empty value after a truncate waits for the second close (see truncated).
+// empty value after a truncate waits for the opener's second close (see
+// truncated), and is refused at once for properties that cannot be empty
+// (numbers, dates), without sending it.
 func (h *handle) Flush(ctx context.Context) syscall.Errno {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.dirty && h.truncated {
-		if h.flushes++; h.flushes < 2 {
+		if !h.node.allowsEmpty() {
+			return h.node.fs.fail(syscall.EINVAL)
+		}
+		if callerPid(ctx) == h.pid {
+			h.flushes++
+		}
+		if h.flushes < 2 {
 			return 0
 		}
 	}
@@ -142,8 +160,22 @@ func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 }
 
 // Release - FUSE call, after the last close. The kernel ignores its
-// result; Flush normally committed already.
+// result; Flush normally committed already. An empty value that cannot be
+// one is not sent: Flush refused it already.
 func (h *handle) Release(ctx context.Context) syscall.Errno {
 	defer h.node.forget(h)
-	return h.Fsync(ctx, 0)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.dirty && h.truncated && !h.node.allowsEmpty() {
+		return 0
+	}
+	return h.commitLocked(ctx)
+}
+
+// callerPid is the thread a FUSE call comes from, 0 if unknown.
+func callerPid(ctx context.Context) uint32 {
+	if c, ok := fuse.FromContext(ctx); ok {
+		return c.Pid
+	}
+	return 0
 }

@@ -1,6 +1,7 @@
 package owfs
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ type propNode struct {
 
 	mu      sync.Mutex // guards following
 	writers map[*handle]bool
+	opened  uint64 // handles opened so far, for their seq
 }
 
 var (
@@ -88,8 +90,11 @@ func (p *propNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAtt
 		}
 		if h, ok := f.(*handle); ok {
 			h.truncate()
-		} else if !p.truncateWriters() {
+		} else if !p.truncateWriter(callerPid(ctx)) {
 			// truncate(2) by name, with nothing open: the empty value.
+			if !p.allowsEmpty() {
+				return p.fs.fail(syscall.EINVAL)
+			}
 			if errno := p.commit(ctx, nil); errno != 0 {
 				return errno
 			}
@@ -122,7 +127,7 @@ func (p *propNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 			return nil, 0, errno
 		}
 	}
-	h := &handle{node: p}
+	h := &handle{node: p, pid: callerPid(ctx)}
 	if flags&syscall.O_TRUNC != 0 {
 		h.truncate()
 	}
@@ -131,6 +136,8 @@ func (p *propNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		if p.writers == nil {
 			p.writers = map[*handle]bool{}
 		}
+		p.opened++
+		h.seq = p.opened
 		p.writers[h] = true
 		p.mu.Unlock()
 	}
@@ -144,17 +151,39 @@ func (p *propNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	return h, fuse.FOPEN_DIRECT_IO, 0
 }
 
-// truncateWriters empties the buffers of the handles open for writing and
-// reports whether there were any. The kernel truncates for open(O_TRUNC)
-// with a SETATTR that names no handle (go-fuse cannot negotiate atomic
-// O_TRUNC), so this is how `echo 25 > temphigh` reaches its handle.
-func (p *propNode) truncateWriters() bool {
+// truncateWriter empties the buffer of the newest handle the caller
+// opened for writing and has not written to, and reports whether there
+// was one. The kernel truncates for open(O_TRUNC) with a SETATTR that
+// names no handle (go-fuse cannot negotiate atomic O_TRUNC), from the
+// opening thread, so this is how `echo 25 > temphigh` reaches its handle
+// without touching other writers'.
+func (p *propNode) truncateWriter(pid uint32) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	var newest *handle
 	for h := range p.writers {
-		h.truncate()
+		if h.pid == pid && !h.hasWritten() && (newest == nil || h.seq > newest.seq) {
+			newest = h
+		}
 	}
-	return len(p.writers) > 0
+	if newest != nil {
+		newest.truncate()
+	}
+	return newest != nil
+}
+
+// allowsEmpty reports whether the empty value can be written: text and
+// binary properties, and paths without a structure line. Numbers, dates
+// and switches cannot be empty, and owserver would refuse it.
+func (p *propNode) allowsEmpty() bool {
+	if !p.prop.Known {
+		return true
+	}
+	switch p.prop.Structure.Type {
+	case 'a', 'l', 'b':
+		return true
+	}
+	return false
 }
 
 func (p *propNode) forget(h *handle) {
@@ -188,6 +217,10 @@ func (p *propNode) commit(ctx context.Context, value []byte) syscall.Errno {
 		// Longer than owserver's own bound for the property: refuse it
 		// rather than let owserver cut it short.
 		return p.fs.fail(syscall.EFBIG)
+	}
+	if p.isText() && bytes.IndexByte(value, 0) >= 0 {
+		// owserver would take the text up to the NUL and drop the rest.
+		return p.fs.fail(syscall.EINVAL)
 	}
 	ctx, cancel := p.fs.requestContext(context.WithoutCancel(ctx))
 	defer cancel()

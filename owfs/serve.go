@@ -27,6 +27,12 @@ func Serve(ctx context.Context, server, dir string, cfg Config, stderr io.Writer
 	if cfg.Daemon && !IsDaemonChild() {
 		return Daemonize(os.Args[1:], cfg.LogFile, cfg.WaitServer+cfg.Timeout+30*time.Second)
 	}
+	// Before mounting: a signal that comes as soon as the mount answers
+	// (or the parent of a daemon returns) must unmount, not kill us.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
 	level := slog.LevelInfo
 	if cfg.Debug || cfg.FuseDebug {
 		level = slog.LevelDebug
@@ -52,9 +58,6 @@ func Serve(ctx context.Context, server, dir string, cfg Config, stderr io.Writer
 		fmt.Fprintf(stderr, "owfuse: serving owserver %s at %s; stop with Ctrl-C or umount %s\n", m.Client.Addr(), m.Dir, m.Dir)
 	}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	done := make(chan struct{})
 	go func() { m.Server.Wait(); close(done) }()
 	for {
