@@ -43,6 +43,9 @@ var specialNames = map[string]bool{
 
 const dirMode = syscall.S_IFDIR | 0o755
 
+// maxNameLen is the longest name, as statfs says.
+const maxNameLen = 255
+
 // Getattr - FUSE call. Directories are 0755, owned by the mount's owner.
 func (d *dirNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	d.fs.fillAttr(&out.Attr, dirMode, d.path)
@@ -86,6 +89,9 @@ func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 // Lookup - FUSE call. A name exists if the directory's listing has it; the
 // answer costs no owserver message while the listing is cached.
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if len(name) > maxNameLen {
+		return nil, d.fs.fail(syscall.ENAMETOOLONG)
+	}
 	es, errno := d.entries(ctx)
 	if errno != 0 {
 		return nil, errno

@@ -92,7 +92,7 @@ var _ = (fs.NodeStatfser)((*Root)(nil))
 func (r *Root) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 	out.Bsize = 4096
 	out.Frsize = 4096
-	out.NameLen = 255
+	out.NameLen = maxNameLen
 	return 0
 }
 
