@@ -47,12 +47,12 @@ func Serve(ctx context.Context, server, dir string, cfg Config, stderr io.Writer
 		cfg.Logger = l
 	}
 
-	m, err := Mount(ctx, server, dir, cfg)
+	m, err := mountInterruptibly(ctx, server, dir, cfg, sigs)
 	if err != nil {
 		NotifyParent(err)
 		return err
 	}
-	NotifyParent(nil)
+	NotifyParent(nil) // first: a slow log must not hold up the parent
 	cfg.Logger.Info("mounted", "server", m.Client.Addr(), "mountpoint", m.Dir)
 	if !IsDaemonChild() {
 		fmt.Fprintf(stderr, "owfuse: serving owserver %s at %s; stop with Ctrl-C or umount %s\n", m.Client.Addr(), m.Dir, m.Dir)
@@ -83,6 +83,43 @@ func Serve(ctx context.Context, server, dir string, cfg Config, stderr io.Writer
 			return nil
 		}
 	}
+}
+
+// mountInterruptibly mounts, giving up when SIGINT or SIGTERM arrives
+// meanwhile (wait_server can wait a minute for owserver; systemctl stop
+// must not). SIGHUP has nothing to drop yet and is ignored.
+func mountInterruptibly(ctx context.Context, server, dir string, cfg Config, sigs <-chan os.Signal) (*Mounted, error) {
+	mctx, cancel := context.WithCancel(ctx)
+	interrupted := make(chan os.Signal, 1)
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		for {
+			select {
+			case sig := <-sigs:
+				if sig == syscall.SIGHUP {
+					continue
+				}
+				interrupted <- sig
+				cancel()
+				return
+			case <-mctx.Done():
+				return
+			}
+		}
+	}()
+	m, err := Mount(mctx, server, dir, cfg)
+	cancel()
+	<-watching
+	select {
+	case sig := <-interrupted:
+		if err == nil {
+			m.Unmount()
+		}
+		return nil, fmt.Errorf("interrupted by %v before the mount was up", sig)
+	default:
+	}
+	return m, err
 }
 
 // ParseTrailing takes the options that follow the positional arguments
