@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,31 +30,12 @@ const (
 type mountProc struct {
 	dir    string
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *owtest.Buffer
 	exited chan struct{} // closed once cmd.Wait returned; waitErr is set then
 
 	waitErr  error
 	signaled bool // a signal was sent; only the test's goroutine touches it
 	stopped  bool // stop was called; likewise
-}
-
-// syncBuffer is a bytes.Buffer that the process's output copier and the
-// test may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // requireFUSE skips the test (or fails it under CI=true) when this process
@@ -83,7 +63,7 @@ func requireFUSE(t *testing.T) {
 // environment run gives programs. It does not wait for anything.
 func startOwfuse(t *testing.T, args ...string) *mountProc {
 	t.Helper()
-	m := &mountProc{stderr: &syncBuffer{}, exited: make(chan struct{})}
+	m := &mountProc{stderr: &owtest.Buffer{}, exited: make(chan struct{})}
 	m.cmd = exec.Command(owfuseBin, append([]string{"mount"}, args...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "OWFUSE_") {

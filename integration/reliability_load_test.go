@@ -162,13 +162,13 @@ func TestReliabilityLoad(t *testing.T) {
 // line per success.
 type relLoop struct {
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *owtest.Buffer
 	exited         chan struct{}
 }
 
 func relStartLoop(t *testing.T, command, file string) *relLoop {
 	t.Helper()
-	l := &relLoop{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	l := &relLoop{stdout: &owtest.Buffer{}, stderr: &owtest.Buffer{}, exited: make(chan struct{})}
 	l.cmd = exec.Command("sh", "-c", `while `+command+` "$1" >/dev/null; do echo ok; done; exit 7`, "sh", file)
 	l.cmd.Stdout, l.cmd.Stderr = l.stdout, l.stderr
 	l.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

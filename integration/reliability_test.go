@@ -37,53 +37,6 @@ func relFigure(t *testing.T, name string, value any) {
 // relMs formats a duration as whole milliseconds.
 func relMs(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + "ms" }
 
-// relOwserver is an owserver this file starts itself at a chosen
-// address, so that it can come back on the port of one that was killed.
-type relOwserver struct {
-	addr   string
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	exited chan struct{}
-}
-
-// relStartOwserverAt starts `owserver -c EMPTYFILE -p addr --foreground
-// args...`, waits until it answers and kills it when the test ends.
-func relStartOwserverAt(t *testing.T, addr string, args ...string) *relOwserver {
-	t.Helper()
-	owtest.Require(t, "owserver")
-	// An empty regular file: with -c /dev/null owserver stops listening
-	// after a read of /settings, and without -c it reads /etc/owfs.conf.
-	conf := filepath.Join(t.TempDir(), "owfs.conf")
-	if err := os.WriteFile(conf, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := &relOwserver{addr: addr, out: &syncBuffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command("owserver", append([]string{"-c", conf, "-p", addr, "--foreground", "--error_level=0"}, args...)...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start owserver: %v", err)
-	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(s.stop)
-	if err := owtest.WaitReady(addr, 10*time.Second, s.exited); err != nil {
-		t.Fatalf("owserver %v at %s: %v; it said: %s", args, addr, err, s.out.String())
-	}
-	return s
-}
-
-// stop kills owserver and waits for it; it is idempotent.
-func (s *relOwserver) stop() {
-	select {
-	case <-s.exited:
-		return
-	default:
-	}
-	s.cmd.Process.Signal(syscall.SIGCONT) // a stopped process cannot die
-	s.cmd.Process.Kill()
-	<-s.exited
-}
-
 // relResult is how one program run ended; err is set when it could not
 // run or did not exit in time. Unlike run, relExec may be called from any
 // goroutine.
@@ -380,7 +333,7 @@ func TestReliabilityServerKilled(t *testing.T) {
 	relFigure(t, "killed_owserver_ls_fails_after", relMs(lsDown.elapsed))
 
 	restarted := time.Now()
-	relStartOwserverAt(t, srv.Addr, "--tester", "10,28")
+	owtest.StartOwserverAt(t, srv.Addr, "--tester", "10,28")
 	answered := time.Now()
 	first := relExec("cat", temp)
 	if first.err != nil || first.code != 0 || first.stdout != want.stdout {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -132,7 +131,7 @@ func TestRealServerScalesAndFormats(t *testing.T) {
 func TestRealServerPingCrazy(t *testing.T) {
 	t.Parallel()
 	srv := owtest.StartOwserver(t, "--fake", "10", "--pingcrazy")
-	var trace syncBuffer
+	var trace owtest.Buffer
 	c := newClient(t, srv.Addr, owclient.Options{Logger: slog.New(slog.NewTextHandler(&trace, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	ctx := ctxT(t)
 	if err := c.Ping(ctx); err != nil {
@@ -187,21 +186,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -24,8 +24,7 @@ type Owserver struct {
 	// Cmd is the running process; tests may signal it (SIGSTOP, SIGKILL).
 	Cmd *exec.Cmd
 
-	mu     sync.Mutex // guards following
-	stderr bytes.Buffer
+	out    Buffer
 	exited chan struct{}
 }
 
@@ -54,19 +53,14 @@ func Require(t testing.TB, programs ...string) {
 func StartOwserver(t testing.TB, args ...string) *Owserver {
 	t.Helper()
 	Require(t, "owserver")
-	// An empty regular file: with -c /dev/null owserver stops listening
-	// after a read of /settings, and without -c it reads /etc/owfs.conf.
-	conf := filepath.Join(t.TempDir(), "owfs.conf")
-	if err := os.WriteFile(conf, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	conf := emptyConf(t)
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := FreePort()
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := startOwserver(conf, port, args)
+		s, err := startOwserver(conf, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), args)
 		if err == nil {
 			t.Cleanup(s.Stop)
 			return s
@@ -77,13 +71,35 @@ func StartOwserver(t testing.TB, args ...string) *Owserver {
 	return nil
 }
 
-func startOwserver(conf string, port int, args []string) (*Owserver, error) {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+// StartOwserverAt starts owserver with args at addr, for a test that
+// brings one back on the port of one it killed; otherwise as StartOwserver.
+func StartOwserverAt(t testing.TB, addr string, args ...string) *Owserver {
+	t.Helper()
+	Require(t, "owserver")
+	s, err := startOwserver(emptyConf(t), addr, args)
+	if err != nil {
+		t.Fatalf("owserver %v at %s did not start: %v", args, addr, err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// emptyConf returns an empty regular file for owserver's -c: with
+// -c /dev/null owserver stops listening after a read of /settings, and
+// without -c it reads /etc/owfs.conf.
+func emptyConf(t testing.TB) string {
+	conf := filepath.Join(t.TempDir(), "owfs.conf")
+	if err := os.WriteFile(conf, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return conf
+}
+
+func startOwserver(conf, addr string, args []string) (*Owserver, error) {
 	full := append([]string{"-c", conf, "-p", addr, "--foreground", "--error_level=0"}, args...)
 	s := &Owserver{Addr: addr, exited: make(chan struct{})}
 	s.Cmd = exec.Command("owserver", full...)
-	s.Cmd.Stderr = lockedWriter{&s.mu, &s.stderr}
-	s.Cmd.Stdout = s.Cmd.Stderr
+	s.Cmd.Stdout, s.Cmd.Stderr = &s.out, &s.out
 	s.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.Cmd.Start(); err != nil {
 		return nil, err
@@ -158,11 +174,7 @@ func (s *Owserver) Stop() {
 func (s *Owserver) Exited() <-chan struct{} { return s.exited }
 
 // Output returns what owserver printed so far.
-func (s *Owserver) Output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stderr.String()
-}
+func (s *Owserver) Output() string { return s.out.String() }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort() (int, error) {
@@ -174,13 +186,23 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
+// Buffer is a bytes.Buffer that a process's output copier and a test may
+// use at once.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
 }
 
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
