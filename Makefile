@@ -66,13 +66,26 @@ integration: build
 ## (reported, never asserted). BENCHCOUNT rounds, each a fresh go test
 ## process running every variant once, so that slow drift on a shared
 ## machine hits raw and owclient alike; the table shows medians.
-BENCHTIME  ?= 2s
+## Then the filesystem benchmark (integration/fsbench, needs root and
+## /dev/fuse): owfuse next to OWFS's own FUSE client and a constant-file
+## go-fuse ceiling, each workload on each in turn, FSBENCH_ROUND per round;
+## it writes integration/fsbench/results.md and results.svg. Tree walks of
+## the 1,000-device bus are given up after FSBENCH_WALKCAP (cold) and
+## FSBENCH_WARMCAP (warm), with an estimate, to keep `make bench` within
+## 5 minutes on 2 cores. FSBENCH_FLAGS adds flags (go run
+## ./integration/fsbench -h lists them).
+BENCHTIME  ?= 1s
 BENCHCOUNT ?= 3
+FSBENCH_ROUND   ?= 1s
+FSBENCH_WALKCAP ?= 50s
+FSBENCH_WARMCAP ?= 20s
+FSBENCH_FLAGS   ?=
 
 bench:
 	@for i in $$(seq $(BENCHCOUNT)); do \
 		$(GO) test -run '^$$' -bench '^BenchmarkRead$$' -benchtime $(BENCHTIME) -count 1 ./owclient; \
 	done | $(GO) run ./owclient/benchreport
+	$(GO) run ./integration/fsbench -round $(FSBENCH_ROUND) -walk-cap $(FSBENCH_WALKCAP) -warm-cap $(FSBENCH_WARMCAP) $(FSBENCH_FLAGS)
 
 clean:
 	rm -rf bin

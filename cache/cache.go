@@ -264,8 +264,8 @@ func (c *Cache) fetchDir(ctx context.Context, path string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries, slashes := parseListing(list)
-	if !slashes {
+	entries := parseListing(list)
+	if !c.client.DirSlashes() {
 		// A server without DIRALLSLASH: find the directories another way.
 		for i := range entries {
 			entries[i].IsDir = c.probeDir(ctx, strings.TrimSuffix(path, "/")+"/"+entries[i].Name)
@@ -279,8 +279,8 @@ func (c *Cache) fetchDir(ctx context.Context, path string) ([]Entry, error) {
 
 // parseListing turns owserver's full paths into names, sorted and without
 // duplicates (owserver has been seen listing a device twice). A trailing
-// slash marks a directory; slashes reports whether any entry had one.
-func parseListing(list []string) (entries []Entry, slashes bool) {
+// slash marks a directory.
+func parseListing(list []string) (entries []Entry) {
 	entries = make([]Entry, 0, len(list))
 	seen := make(map[string]bool, len(list))
 	for _, p := range list {
@@ -291,11 +291,10 @@ func parseListing(list []string) (entries []Entry, slashes bool) {
 			continue
 		}
 		seen[name] = true
-		slashes = slashes || isDir
 		entries = append(entries, Entry{Name: name, IsDir: isDir})
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
-	return entries, slashes
+	return entries
 }
 
 // probeDir tells a directory from a file on servers that list without

@@ -442,3 +442,17 @@ func TestReadaheadListsDevices(t *testing.T) {
 		t.Fatalf("%d listings in all, want 3", n)
 	}
 }
+
+// A directory without subdirectories, from a server that marks them, is
+// listed with one message: no entry is probed.
+func TestListingWithoutSubdirsSendsOneMessage(t *testing.T) {
+	tr := newTree()
+	c, _ := setup(t, tr, cache.Options{})
+	es, err := c.Dir(bg, "/28.4AEC29CDBAAB")
+	if err != nil || len(es) != 3 || hasEntry(es, "temperature", true) {
+		t.Fatalf("listing %+v, %v", es, err)
+	}
+	if st := c.Stats(); st.Messages() != 1 {
+		t.Fatalf("%d messages (%d reads) for one listing, want 1", st.Messages(), st.ReadMessages)
+	}
+}

@@ -17,7 +17,7 @@ func FuzzParseListing(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		entries, _ := parseListing(strings.Split(s, ","))
+		entries := parseListing(strings.Split(s, ","))
 		if !sort.SliceIsSorted(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name }) {
 			t.Fatalf("not sorted: %v", entries)
 		}

@@ -69,6 +69,11 @@ func (c *Client) Dir(ctx context.Context, path string, opts ...DirOption) ([]str
 	}
 }
 
+// DirSlashes reports whether Dir's listings mark directories with a
+// trailing slash: false once this server refused MSG_DIRALLSLASH (an old
+// owserver, or --no_dirall).
+func (c *Client) DirSlashes() bool { return c.server.dirMode.Load() == modeDirAllSlash }
+
 func (c *Client) rememberDirMode(mode int32) {
 	for {
 		old := c.server.dirMode.Load()
