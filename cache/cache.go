@@ -68,7 +68,7 @@ type Cache struct {
 	gen      atomic.Uint64 // bumped by every write, so that no flight started before it stores its answer
 	counters counters
 
-	ahead   chan struct{}      // one token per readahead listing under way
+	ahead   chan aheadJob      // listings to read ahead, for the workers
 	stop    context.CancelFunc // ends readahead at Close
 	stopped context.Context
 	aheadWG sync.WaitGroup
@@ -117,8 +117,12 @@ func New(client *owclient.Client, opts Options) (*Cache, error) {
 	}
 	c := &Cache{client: client, opts: opts, lru: l, structures: map[string]Property{}, failed: map[string]failure{}}
 	c.stopped, c.stop = context.WithCancel(context.Background())
-	if opts.Readahead > 0 {
-		c.ahead = make(chan struct{}, opts.Readahead)
+	if opts.Readahead > 0 && opts.Lifetimes.Directory > 0 {
+		c.ahead = make(chan aheadJob, aheadQueue)
+		for i := 0; i < opts.Readahead; i++ {
+			c.aheadWG.Add(1)
+			go c.aheadWorker()
+		}
 	}
 	return c, nil
 }
@@ -132,35 +136,63 @@ func (c *Cache) Close() {
 
 // readahead lists, in the background, the device directories among a
 // fresh listing of parent that are not cached yet.
-func (c *Cache) readahead(parent string, entries []Entry) {
+//
+// A listing read ahead reads its own subdirectories ahead in turn, two
+// levels below the one asked for at most: the root's devices and their
+// errata/ or pages/. Branches (a coupler's main/ and aux/ list devices)
+// would otherwise make it endless on a fake bus, where every branch lists
+// the whole bus again.
+func (c *Cache) readahead(parent string, entries []Entry, level int) {
 	lifetime := c.opts.Lifetimes.Directory
-	if c.ahead == nil || lifetime <= 0 || c.stopped.Err() != nil {
+	if c.ahead == nil || lifetime <= 0 || level >= maxReadaheadLevel || c.stopped.Err() != nil {
 		return
 	}
 	for _, e := range entries {
-		if !e.IsDir || !deviceName.MatchString(e.Name) {
-			continue
-		}
 		path := strings.TrimSuffix(parent, "/") + "/" + e.Name
+		if !e.IsDir || locate(path).device == "" {
+			continue // files, and owserver's own directories
+		}
 		key := "d" + path
 		if old, ok := c.lru.Peek(key); ok && c.opts.Now().Before(old.expires) {
 			continue
 		}
-		c.aheadWG.Add(1)
-		go func() {
-			defer c.aheadWG.Done()
-			select {
-			case c.ahead <- struct{}{}:
-			case <-c.stopped.Done():
-				return
-			}
-			defer func() { <-c.ahead }()
-			if c.stopped.Err() == nil {
-				c.shared(c.stopped, key, lifetime, func(ctx context.Context) (any, error) { return c.fetchDir(ctx, path) })
-			}
-		}()
+		select {
+		case c.ahead <- aheadJob{path: path, key: key, level: level + 1}:
+		default: // the queue is full: the walk will ask for it itself
+		}
 	}
 }
+
+// aheadJob is a listing to read ahead.
+type aheadJob struct {
+	path, key string
+	level     int
+}
+
+// aheadWorker lists what readahead queued until Close. A few workers and a
+// bounded queue, not a goroutine per directory: a 1,000-device root would
+// otherwise park thousands of goroutines, and their stacks, at once.
+func (c *Cache) aheadWorker() {
+	defer c.aheadWG.Done()
+	lifetime := c.opts.Lifetimes.Directory
+	for {
+		select {
+		case j := <-c.ahead:
+			if old, ok := c.lru.Peek(j.key); ok && c.opts.Now().Before(old.expires) {
+				continue
+			}
+			c.shared(c.stopped, j.key, lifetime, func(ctx context.Context) (any, error) { return c.fetchDir(ctx, j.path, j.level) })
+		case <-c.stopped.Done():
+			return
+		}
+	}
+}
+
+// aheadQueue bounds the listings waiting to be read ahead.
+const aheadQueue = 4096
+
+// maxReadaheadLevel bounds how far below a listing readahead goes.
+const maxReadaheadLevel = 2
 
 // Addr returns the owserver's address.
 func (c *Cache) Addr() string { return c.client.Addr() }
@@ -243,7 +275,7 @@ func (c *Cache) Dir(ctx context.Context, path string) ([]Entry, error) {
 	loc := locate(path)
 	lifetime := c.opts.Lifetimes.Directory
 	if loc.uncached {
-		return c.fetchDir(ctx, path)
+		return c.fetchDir(ctx, path, 0)
 	}
 	key := "d" + path
 	if lifetime > 0 {
@@ -251,14 +283,16 @@ func (c *Cache) Dir(ctx context.Context, path string) ([]Entry, error) {
 			return v.([]Entry), nil
 		}
 	}
-	v, err := c.shared(ctx, key, lifetime, func(ctx context.Context) (any, error) { return c.fetchDir(ctx, path) })
+	v, err := c.shared(ctx, key, lifetime, func(ctx context.Context) (any, error) { return c.fetchDir(ctx, path, 0) })
 	if err != nil {
 		return nil, err
 	}
 	return v.([]Entry), nil
 }
 
-func (c *Cache) fetchDir(ctx context.Context, path string) ([]Entry, error) {
+// fetchDir asks owserver for a listing; level is how far readahead went to
+// get here (0: someone asked).
+func (c *Cache) fetchDir(ctx context.Context, path string, level int) ([]Entry, error) {
 	c.counters.messages[msgDir].Add(1)
 	list, err := c.client.Dir(ctx, path)
 	if err != nil {
@@ -272,7 +306,7 @@ func (c *Cache) fetchDir(ctx context.Context, path string) ([]Entry, error) {
 		}
 	}
 	if !locate(path).uncached {
-		c.readahead(path, entries)
+		c.readahead(path, entries, level)
 	}
 	return entries, nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +28,14 @@ func Serve(ctx context.Context, server, dir string, cfg Config, stderr io.Writer
 	if cfg.Daemon && !IsDaemonChild() {
 		return Daemonize(os.Args[1:], cfg.LogFile, cfg.WaitServer+cfg.Timeout+30*time.Second)
 	}
+	// A mount runs for months on small machines and holds a go-fuse node
+	// per name the kernel knows (44,000 on a 1,000-device bus): collect
+	// garbage sooner than Go's default, which lets the heap double. 30 kept
+	// the 1,000-device walk under 60 MiB at no measurable cost to it.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(30)
+	}
+
 	// Before mounting: a signal that comes as soon as the mount answers
 	// (or the parent of a daemon returns) must unmount, not kill us.
 	sigs := make(chan os.Signal, 4)
