@@ -29,11 +29,16 @@ func Serve(ctx context.Context, server, dir string, cfg Config, stderr io.Writer
 		return Daemonize(os.Args[1:], cfg.LogFile, cfg.WaitServer+cfg.Timeout+30*time.Second)
 	}
 	// A mount runs for months on small machines and holds a go-fuse node
-	// per name the kernel knows (44,000 on a 1,000-device bus): collect
-	// garbage sooner than Go's default, which lets the heap double. 30 kept
-	// the 1,000-device walk under 60 MiB at no measurable cost to it.
+	// per name the kernel knows (44,000 on a 1,000-device bus, ~29 MB):
+	// collect garbage sooner than Go's default, which lets the heap
+	// double, and harder near 48 MiB. Measured on that bus: peak RSS of a
+	// full walk 80 MiB -> 52-56 MiB, the walk itself unchanged. GOGC and
+	// GOMEMLIMIT in the environment still win.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(30)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(48 << 20)
 	}
 
 	// Before mounting: a signal that comes as soon as the mount answers
