@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bufio"
 	"errors"
 	"io/fs"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/owfuse/owfuse/owclient/owtest"
+	"github.com/owfuse/owfuse/owfs"
 )
 
 // Where mount(8) and mount.fuse3 find owfuse. Both are global: the tests
@@ -94,17 +94,13 @@ type helperProcMount struct {
 // helperProcMounts returns the lines of /proc/mounts for dir.
 func helperProcMounts(t *testing.T, dir string) []helperProcMount {
 	t.Helper()
-	b, err := os.ReadFile("/proc/mounts")
+	ms, err := owfs.Mounts(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []helperProcMount
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) >= 4 && unescapeMountinfo(f[1]) == dir {
-			out = append(out, helperProcMount{source: unescapeMountinfo(f[0]), fstype: f[2], options: strings.Split(f[3], ",")})
-		}
+	for _, e := range ms {
+		out = append(out, helperProcMount{source: e.Source, fstype: e.FSType, options: e.Options})
 	}
 	return out
 }

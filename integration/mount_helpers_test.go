@@ -1,20 +1,18 @@
 package integration
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/owfuse/owfuse/owclient/owtest"
+	"github.com/owfuse/owfuse/owfs"
 )
 
 // Limits of a mount's life in the tests. None is a synchronisation delay:
@@ -219,40 +217,18 @@ type mountEntry struct {
 // mounts returns the entries of /proc/self/mountinfo for dir, newest last.
 func mounts(t *testing.T, dir string) []mountEntry {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	ms, err := owfs.Mounts(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []mountEntry
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(f) < 5 || len(g) < 3 || unescapeMountinfo(f[4]) != dir {
-			continue
-		}
-		out = append(out, mountEntry{dir: dir, fstype: g[0], source: unescapeMountinfo(g[1]), options: g[2]})
+	out := make([]mountEntry, len(ms))
+	for i, e := range ms {
+		out[i] = mountEntry{dir: dir, fstype: e.FSType, source: e.Source, options: strings.Join(e.Options, ",")}
 	}
 	return out
 }
 
 func isMounted(t *testing.T, dir string) bool { return len(mounts(t, dir)) > 0 }
-
-// unescapeMountinfo undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountinfo(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
 
 // owdirEntries lists path with `owdir --dir`: each name, and whether it
 // is a directory.

@@ -1,7 +1,6 @@
 package owfs
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -252,43 +251,4 @@ func waitDone(s *fuse.Server, limit time.Duration) {
 	case <-done:
 	case <-time.After(limit):
 	}
-}
-
-// isMountpoint reports whether dir is a mountpoint, from
-// /proc/self/mountinfo (never by stat'ing it: a dead FUSE mount would fail
-// the stat, and an automount would hang it).
-func isMountpoint(dir string) (bool, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && unescapeMountinfo(fields[4]) == dir {
-			return true, nil
-		}
-	}
-	return false, sc.Err()
-}
-
-// unescapeMountinfo undoes the octal escapes of mountinfo (\040 for space).
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var n int
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &n); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

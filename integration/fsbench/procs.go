@@ -22,6 +22,7 @@ import (
 
 	"github.com/owfuse/owfuse/owclient"
 	"github.com/owfuse/owfuse/owclient/owtest"
+	"github.com/owfuse/owfuse/owfs"
 )
 
 // Cleanups run in reverse order of registration, each once, whichever
@@ -320,37 +321,8 @@ type mount struct {
 
 // isMounted reports whether dir is a mountpoint in /proc/self/mountinfo.
 func isMounted(dir string) bool {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		if fields := strings.Fields(sc.Text()); len(fields) > 4 && unescapeMountinfo(fields[4]) == dir {
-			return true
-		}
-	}
-	return false
-}
-
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	ms, _ := owfs.Mounts(dir)
+	return len(ms) > 0
 }
 
 // startMount starts a FUSE server child on a fresh directory under tmp and
