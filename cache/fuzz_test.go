@@ -49,3 +49,16 @@ func FuzzLocate(f *testing.F) {
 		}
 	})
 }
+
+func TestIsDeviceName(t *testing.T) {
+	for s, want := range map[string]bool{
+		"10.67C6697351FF": true, "1067C6697351FF": true, "10.67C6697351FF.8D": true, "10.67C6697351FF8D": true,
+		"1067C6697351FF.8D": true, "1067C6697351FF8D": true, "10.67c6697351ff": true,
+		"": false, "10": false, "10.67C6697351F": false, "10.67C6697351FFX": false, "10.67C6697351FF.8": false,
+		"10..67C6697351FF": false, "kitchen": false, "bus.0": false, "10.67C6697351FF.8D.": false, "G0.67C6697351FF": false,
+	} {
+		if got := isDeviceName(s); got != want {
+			t.Errorf("isDeviceName(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

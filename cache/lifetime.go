@@ -2,7 +2,6 @@ package cache
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -75,9 +74,42 @@ var specialDirs = map[string]bool{
 	"structure": true, "simultaneous": true, "alarm": true, "text": true, "json": true,
 }
 
-// deviceName matches a device directory in any of owserver's six name
-// formats: family, 12 hex digits of id, optional CRC, optional dots.
-var deviceName = regexp.MustCompile(`^[0-9A-Fa-f]{2}\.?[0-9A-Fa-f]{12}(\.?[0-9A-Fa-f]{2})?$`)
+// isDeviceName reports whether s names a device directory in any of
+// owserver's six formats: family, 12 hex digits of id, optional CRC,
+// optional dots (10.67C6697351FF, 1067C6697351FF8D, 10.67C6697351FF.8D…).
+// Hand-written rather than a regexp: it runs on every read.
+func isDeviceName(s string) bool {
+	hex := func(n int) bool {
+		if len(s) < n {
+			return false
+		}
+		for i := 0; i < n; i++ {
+			c := s[i]
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+		s = s[n:]
+		return true
+	}
+	dot := func() {
+		if len(s) > 0 && s[0] == '.' {
+			s = s[1:]
+		}
+	}
+	if !hex(2) {
+		return false
+	}
+	dot()
+	if !hex(12) {
+		return false
+	}
+	if s == "" {
+		return true
+	}
+	dot()
+	return hex(2) && s == ""
+}
 
 // location is what a path says about itself.
 type location struct {
@@ -113,7 +145,7 @@ func locate(path string) location {
 		return loc
 	}
 	loc.device = "/" + strings.Join(segs[:i+1], "/")
-	if deviceName.MatchString(first) {
+	if isDeviceName(first) {
 		loc.family = strings.ToUpper(first[:2])
 	}
 	loc.property = strings.Join(segs[i+1:], "/")
