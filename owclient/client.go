@@ -303,6 +303,7 @@ func (c *Client) exchange(ctx context.Context, op, path string, req request) (re
 	if err != nil {
 		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
 	}
+	cn.alone = len(c.sem) == 1
 	rep, err := cn.roundTrip(ctx, req)
 	if err != nil && SafeToRetry(err) {
 		if c.cfg.log != nil {
@@ -311,6 +312,7 @@ func (c *Client) exchange(ctx context.Context, op, path string, req request) (re
 		cn.close()
 		cn, err = dial(ctx, &c.cfg)
 		if err == nil {
+			cn.alone = len(c.sem) == 1
 			rep, err = cn.roundTrip(ctx, req)
 		}
 	}

@@ -16,7 +16,7 @@ import (
 // Client hands it to one request at a time.
 type conn struct {
 	nc      net.Conn
-	rc      syscall.RawConn // for stale's peek; nil until first needed
+	rc      syscall.RawConn // the socket, for stale's peek, poll waits and shutdown
 	lastUse time.Time       // when a request last set the deadline
 	wbuf    []byte          // the request frame, reused
 	cfg     *config
@@ -25,7 +25,10 @@ type conn struct {
 	// after its reply.
 	persistent bool
 	frames     int // frames received for the current request, keepalives included
-	hdr        [HeaderSize]byte
+	// alone: the only request in flight on its Client, so the reply is
+	// waited for in poll(2) on this thread (see pollReader).
+	alone bool
+	hdr   [HeaderSize]byte
 }
 
 // request is one message to send; payload is already encoded.
@@ -63,7 +66,13 @@ func dial(ctx context.Context, cfg *config) (*conn, error) {
 		}
 		return nil, &ConnError{Err: err}
 	}
-	return &conn{nc: nc, cfg: cfg}, nil
+	c := &conn{nc: nc, cfg: cfg}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc = rc
+		}
+	}
+	return c, nil
 }
 
 func (c *conn) close() { c.nc.Close() }
@@ -76,10 +85,15 @@ var aLongTimeAgo = time.Unix(1, 0)
 // it.
 func (c *conn) roundTrip(ctx context.Context, req request) (reply, error) {
 	// Cancellation without a deadline (an interrupted FUSE call, say) must
-	// also wake a blocked read: pull the socket's deadline into the past.
+	// also wake a blocked read. If it raced with the reply, the socket may
+	// be shut down already: it is not reused.
 	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
-		defer stop()
+		stop := context.AfterFunc(ctx, c.interrupt)
+		defer func() {
+			if !stop() {
+				c.persistent = false
+			}
+		}()
 	}
 
 	reused := c.used
@@ -112,6 +126,16 @@ func (c *conn) roundTrip(ctx context.Context, req request) (reply, error) {
 	return rep, nil
 }
 
+// interrupt wakes a read blocked on the netpoller (a deadline in the
+// past) or in poll(2) (a shutdown, which poll sees as the end of input).
+// The conn is unusable afterwards.
+func (c *conn) interrupt() {
+	c.nc.SetDeadline(aLongTimeAgo)
+	if c.rc != nil {
+		c.rc.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+	}
+}
+
 func (c *conn) send(ctx context.Context, req request) error {
 	c.wbuf = AppendRequest(c.wbuf[:0], RequestHeader{Type: req.typ, Flags: req.flags, Size: req.size, Offset: req.offset}, req.payload)
 	frame := c.wbuf
@@ -136,10 +160,14 @@ func (c *conn) send(ctx context.Context, req request) error {
 // the inactivity timer.
 func (c *conn) readFrame(ctx context.Context) (ReplyHeader, []byte, error) {
 	for first := c.frames == 0; ; first = false {
-		if !first {
+		var r io.Reader = c.nc
+		switch {
+		case c.alone && c.rc != nil:
+			r = &pollReader{rc: c.rc, deadline: c.frameDeadline(ctx)}
+		case !first:
 			c.nc.SetReadDeadline(c.frameDeadline(ctx))
 		}
-		h, data, err := readReply(c.nc, c.hdr[:], c.cfg.maxPayload)
+		h, data, err := readReply(r, c.hdr[:], c.cfg.maxPayload)
 		if err == nil || h != (ReplyHeader{}) {
 			c.frames++
 		}
@@ -256,15 +284,7 @@ func (c *conn) stale() bool {
 		return false
 	}
 	if c.rc == nil {
-		sc, ok := c.nc.(syscall.Conn)
-		if !ok {
-			return false
-		}
-		rc, err := sc.SyscallConn()
-		if err != nil {
-			return true
-		}
-		c.rc = rc
+		return false
 	}
 	var buf [1]byte
 	stale := false
