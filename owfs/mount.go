@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -111,7 +112,11 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 	if cfg.DefaultPermissions || cfg.AllowOther {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
-	srv, err := fs.Mount(abs, root, &fs.Options{
+	var gov *procGovernor
+	if cfg.GovernProcs && runtime.GOMAXPROCS(0) > 1 {
+		gov = newProcGovernor(runtime.GOMAXPROCS(0), log)
+	}
+	srv, err := mountFS(abs, root, gov, &fs.Options{
 		MountOptions:    mo,
 		EntryTimeout:    &entry,
 		AttrTimeout:     &attr,
@@ -131,6 +136,23 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		mx.mounted.Store(m)
 	}
 	return m, nil
+}
+
+// mountFS is fs.Mount, with the FUSE calls counted by gov if there is one.
+func mountFS(dir string, root fs.InodeEmbedder, gov *procGovernor, opts *fs.Options) (*fuse.Server, error) {
+	raw := fs.NewNodeFS(root, opts)
+	if gov != nil {
+		raw = governedFS{RawFileSystem: raw, g: gov}
+	}
+	srv, err := fuse.NewServer(raw, dir, &opts.MountOptions)
+	if err != nil {
+		return nil, err
+	}
+	go srv.Serve()
+	if err := srv.WaitMount(); err != nil {
+		return nil, err
+	}
+	return srv, nil
 }
 
 // checkMountpoint refuses a mountpoint that is not a directory or is

@@ -44,6 +44,13 @@ type Config struct {
 	Debug     bool // owfuse's and the protocol's trace
 	FuseDebug bool // go-fuse's trace of every FUSE call
 	Logger    *slog.Logger
+
+	// GovernProcs lets the mount move GOMAXPROCS between 1 (calls come
+	// one at a time) and the CPUs Go found (calls overlap); see
+	// procGovernor. It changes the whole process, so only Serve, which
+	// owns the process, sets it, and not when GOMAXPROCS is in the
+	// environment.
+	GovernProcs bool
 }
 
 // DefaultConfig returns the defaults; the owner is this process's user.
