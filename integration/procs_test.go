@@ -40,10 +40,30 @@ func gomaxprocs(t *testing.T, metricsAddr string) int {
 	return int(v)
 }
 
-// readUntil reads path from threads goroutines, each an open+read+close
-// loop like cat's, until the daemon's GOMAXPROCS is want or limit passes.
-// It returns the reads done.
-func readUntil(t *testing.T, path, metricsAddr string, threads, want int, limit time.Duration) int64 {
+// readFile is cat's open+read+close.
+func readFile(p string) error {
+	_, err := os.ReadFile(p)
+	return err
+}
+
+// listLong is what ls -l does to the filesystem: list, then lstat each
+// entry.
+func listLong(dir string) error {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, de := range des {
+		if _, err := os.Lstat(filepath.Join(dir, de.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// opUntil runs op(path) in a loop from threads goroutines until the
+// daemon's GOMAXPROCS is want or limit passes. It returns the ops done.
+func opUntil(t *testing.T, op func(string) error, path, metricsAddr string, threads, want int, limit time.Duration) int64 {
 	t.Helper()
 	var (
 		stop  atomic.Bool
@@ -55,8 +75,8 @@ func readUntil(t *testing.T, path, metricsAddr string, threads, want int, limit 
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
-				if _, err := os.ReadFile(path); err != nil {
-					t.Errorf("read %s: %v", path, err)
+				if err := op(path); err != nil {
+					t.Errorf("%s: %v", path, err)
 					return
 				}
 				reads.Add(1)
@@ -71,26 +91,30 @@ func readUntil(t *testing.T, path, metricsAddr string, threads, want int, limit 
 			return reads.Load()
 		}
 		if time.Now().After(deadline) || t.Failed() {
-			t.Fatalf("%d reader(s): GOMAXPROCS still %d after %v and %d reads, want %d", threads, got, limit, reads.Load(), want)
+			t.Fatalf("%d caller(s): GOMAXPROCS still %d after %v and %d operations, want %d", threads, got, limit, reads.Load(), want)
 		}
 		time.Sleep(50 * time.Millisecond) // scrape interval while the readers run
 	}
 }
 
 // TestProcsFollowCallers: the daemon runs on one processor while one
-// process reads, on all of them while eight read at once, and back.
+// process reads, on all of them while eight read at once or one lists a
+// directory in a loop, and back.
 func TestProcsFollowCallers(t *testing.T) {
 	temp, metricsAddr := mountWithMetrics(t, "")
 	all := gomaxprocs(t, metricsAddr) // before any call: Go's own choice
 	if all < 2 {
 		t.Skipf("GOMAXPROCS is %d on this machine: nothing to govern", all)
 	}
-	n := readUntil(t, temp, metricsAddr, 1, 1, 10*time.Second)
+	const limit = 10 * time.Second
+	n := opUntil(t, readFile, temp, metricsAddr, 1, 1, limit)
 	t.Logf("one reader: GOMAXPROCS %d -> 1 after %d reads", all, n)
-	n = readUntil(t, temp, metricsAddr, 8, all, 10*time.Second)
+	n = opUntil(t, readFile, temp, metricsAddr, 8, all, limit)
 	t.Logf("eight readers: GOMAXPROCS 1 -> %d after %d reads", all, n)
-	n = readUntil(t, temp, metricsAddr, 1, 1, 10*time.Second)
+	n = opUntil(t, readFile, temp, metricsAddr, 1, 1, limit)
 	t.Logf("one reader again: GOMAXPROCS -> 1 after %d reads", n)
+	n = opUntil(t, listLong, filepath.Dir(temp), metricsAddr, 1, all, limit)
+	t.Logf("one ls -l in a loop: GOMAXPROCS 1 -> %d after %d listings", all, n)
 }
 
 // TestProcsFromEnvironmentAreKept: GOMAXPROCS in the environment turns

@@ -11,32 +11,42 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
-// procGovernor runs the daemon's Go code on one processor while FUSE
-// calls come one at a time, and on all of them once calls overlap.
+// procGovernor picks GOMAXPROCS for the daemon: one processor while a
+// lone caller reads and writes files, every processor otherwise.
 //
-// Why: a lone caller (cat, a script polling a sensor, find) makes every
-// call wait for the one before it, and with several processors the Go
-// scheduler spends wake-ups on idle ones: measured on 2 cores, one
-// processor cuts context switches per open+read+close from 6.0 to 3.5 and
-// raises such reads from ~11k to ~14k per second. Overlapping callers
-// need every processor (8 readers of uncached values: ~7k/s against ~5k/s
-// on one). So the governor watches how often a call starts while another
-// is under way and moves GOMAXPROCS, at most once per window; a burst of
-// overlap switches up at once.
+// Why: a lone caller (cat in a loop, a script polling sensors) makes each
+// call wait for the one before it, and with two processors go-fuse keeps
+// two threads waiting on /dev/fuse, which the kernel wakes in turn, so
+// that each request wakes a cold thread; on one processor only one thread
+// waits. Measured on 2 cores, open+read+close from one process: context
+// switches per read 6.0 -> 3.5; cached reads ~12k -> ~15.5k/s, uncached
+// ~5.0k -> ~5.8k/s. Other lone callers lose on one processor: listings
+// (`ls -l` of a device in a loop 4.3k -> 2.9k/s: a listing allocates some
+// 20 KB, and the collector then shares the caller's processor) and walks
+// of a big bus (marking its big heap: a warm walk of 1,000 devices takes
+// 0.83 s on 2, 2.3 s on 1). Overlapping callers need every processor
+// (8 uncached readers: ~7k/s on 2, ~5k/s on 1).
 //
-// The change stops the world for some microseconds, so it is rare by
-// construction. A GOMAXPROCS set in the environment is left alone (Serve
-// does not start a governor then).
+// So calls are counted in windows of 100 ms, and the window decides:
+// one processor if at most dirShare of its calls were directory calls
+// (lookups, listings), no call overlapped another, and the live heap is
+// under bigHeap; every processor otherwise. A burst of overlapping calls
+// switches up before its window ends.
+//
+// Each change stops the world for microseconds; there is at most one per
+// window. A GOMAXPROCS set in the environment is left alone (Serve starts
+// no governor then).
 type procGovernor struct {
 	max    int           // GOMAXPROCS when calls overlap
-	window time.Duration // how long calls are watched before switching down
+	window time.Duration // how long calls are counted before a decision
 	now    func() int64  // UnixNano; a fake in tests
 	set    func(int)     // runtime.GOMAXPROCS; a fake in tests
-	heap   func() uint64 // live heap bytes after the last collection; a fake in tests
+	heap   func() uint64 // live heap bytes; a fake in tests
 	log    *slog.Logger
 
 	inflight   atomic.Int32
 	calls      atomic.Int64 // calls started in the current window
+	dirCalls   atomic.Int64 // of which lookups and listings
 	overlapped atomic.Int64 // of which found another call under way
 	since      atomic.Int64 // start of the current window, UnixNano
 	procs      atomic.Int32 // GOMAXPROCS as last set
@@ -44,16 +54,16 @@ type procGovernor struct {
 	mu sync.Mutex // serialises decisions
 }
 
-// Thresholds of the governor: a window in which at least overlapShare of
+// Thresholds of the governor. A window in which at least overlapShare of
 // the calls overlapped (and at least overlapMin of them) calls for every
-// processor; below, one is enough. overlapBurst overlapping calls at that
-// share switch up before the window ends. A live heap of bigHeap keeps
-// every processor too.
+// processor; overlapBurst overlapping calls at that share switch up before
+// the window ends.
 const (
 	governorWindow = 100 * time.Millisecond
 	overlapShare   = 0.05
 	overlapMin     = 4
 	overlapBurst   = 16
+	dirShare       = 0.10
 	bigHeap        = 16 << 20 // live bytes
 )
 
@@ -81,9 +91,13 @@ func newProcGovernor(max int, log *slog.Logger) *procGovernor {
 	return g
 }
 
-// enter marks the start of a call; leave must follow.
-func (g *procGovernor) enter() {
+// enter marks the start of a call, a lookup or listing if dir is set;
+// leave must follow.
+func (g *procGovernor) enter(dir bool) {
 	g.calls.Add(1)
+	if dir {
+		g.dirCalls.Add(1)
+	}
 	if g.inflight.Add(1) > 1 {
 		n := g.overlapped.Add(1)
 		if n >= overlapBurst && float64(n) >= overlapShare*float64(g.calls.Load()) && g.procs.Load() < int32(g.max) {
@@ -105,29 +119,28 @@ func (g *procGovernor) decide(now int64, burst bool) {
 		return // someone else is deciding
 	}
 	defer g.mu.Unlock()
-	since := g.since.Load()
-	if !burst && now-since < int64(g.window) {
+	if !burst && now-g.since.Load() < int64(g.window) {
 		return // another caller closed this window already
 	}
-	calls, overlapped := g.calls.Load(), g.overlapped.Load()
-	heap := g.heap()
-	want := 1
-	switch {
-	case burst, overlapped >= overlapMin && float64(overlapped) >= overlapShare*float64(calls):
-		want = g.max
-	case heap >= bigHeap:
-		// Marking a big heap (the nodes of a walked 1,000-device bus) takes
-		// long; on one processor it would sit on every call's path (warm
-		// walk of that bus: 0.83 s on 2, 2.3 s on 1).
-		want = g.max
-	}
+	calls, dirCalls, overlapped := g.calls.Load(), g.dirCalls.Load(), g.overlapped.Load()
 	g.calls.Store(0)
+	g.dirCalls.Store(0)
 	g.overlapped.Store(0)
 	g.since.Store(now)
+
+	want, why := 1, "one caller, files"
+	switch {
+	case burst, overlapped >= overlapMin && float64(overlapped) >= overlapShare*float64(calls):
+		want, why = g.max, "calls overlap"
+	case float64(dirCalls) > dirShare*float64(calls):
+		want, why = g.max, "listings"
+	case g.heap() >= bigHeap:
+		want, why = g.max, "big heap"
+	}
 	if int32(want) != g.procs.Load() {
 		g.set(want)
 		g.procs.Store(int32(want))
-		g.log.Debug("GOMAXPROCS changed", "procs", want, "calls", calls, "overlapped", overlapped, "live_heap", heap, "burst", burst)
+		g.log.Debug("GOMAXPROCS changed", "procs", want, "why", why, "calls", calls, "dir_calls", dirCalls, "overlapped", overlapped)
 	}
 }
 
@@ -143,73 +156,73 @@ type governedFS struct {
 }
 
 func (f governedFS) Lookup(cancel <-chan struct{}, h *fuse.InHeader, name string, out *fuse.EntryOut) fuse.Status {
-	f.g.enter()
+	f.g.enter(true)
 	defer f.g.leave()
 	return f.RawFileSystem.Lookup(cancel, h, name, out)
 }
 
 func (f governedFS) GetAttr(cancel <-chan struct{}, in *fuse.GetAttrIn, out *fuse.AttrOut) fuse.Status {
-	f.g.enter()
+	f.g.enter(false)
 	defer f.g.leave()
 	return f.RawFileSystem.GetAttr(cancel, in, out)
 }
 
 func (f governedFS) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrOut) fuse.Status {
-	f.g.enter()
+	f.g.enter(false)
 	defer f.g.leave()
 	return f.RawFileSystem.SetAttr(cancel, in, out)
 }
 
 func (f governedFS) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
-	f.g.enter()
+	f.g.enter(false)
 	defer f.g.leave()
 	return f.RawFileSystem.Open(cancel, in, out)
 }
 
 func (f governedFS) Read(cancel <-chan struct{}, in *fuse.ReadIn, buf []byte) (fuse.ReadResult, fuse.Status) {
-	f.g.enter()
+	f.g.enter(false)
 	defer f.g.leave()
 	return f.RawFileSystem.Read(cancel, in, buf)
 }
 
 func (f governedFS) Write(cancel <-chan struct{}, in *fuse.WriteIn, data []byte) (uint32, fuse.Status) {
-	f.g.enter()
+	f.g.enter(false)
 	defer f.g.leave()
 	return f.RawFileSystem.Write(cancel, in, data)
 }
 
 func (f governedFS) Flush(cancel <-chan struct{}, in *fuse.FlushIn) fuse.Status {
-	f.g.enter()
+	f.g.enter(false)
 	defer f.g.leave()
 	return f.RawFileSystem.Flush(cancel, in)
 }
 
 func (f governedFS) OpenDir(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
-	f.g.enter()
+	f.g.enter(true)
 	defer f.g.leave()
 	return f.RawFileSystem.OpenDir(cancel, in, out)
 }
 
 func (f governedFS) ReadDir(cancel <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
-	f.g.enter()
+	f.g.enter(true)
 	defer f.g.leave()
 	return f.RawFileSystem.ReadDir(cancel, in, out)
 }
 
 func (f governedFS) ReadDirPlus(cancel <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
-	f.g.enter()
+	f.g.enter(true)
 	defer f.g.leave()
 	return f.RawFileSystem.ReadDirPlus(cancel, in, out)
 }
 
 func (f governedFS) GetXAttr(cancel <-chan struct{}, h *fuse.InHeader, attr string, dest []byte) (uint32, fuse.Status) {
-	f.g.enter()
+	f.g.enter(false)
 	defer f.g.leave()
 	return f.RawFileSystem.GetXAttr(cancel, h, attr, dest)
 }
 
 func (f governedFS) Statx(cancel <-chan struct{}, in *fuse.StatxIn, out *fuse.StatxOut) fuse.Status {
-	f.g.enter()
+	f.g.enter(false)
 	defer f.g.leave()
 	return f.RawFileSystem.Statx(cancel, in, out)
 }

@@ -7,76 +7,112 @@ import (
 	"time"
 )
 
-// fakeGovernor returns a governor for 4 processors, on a clock the test
-// moves, that records what it sets instead of changing GOMAXPROCS.
-func fakeGovernor() (g *procGovernor, clock *int64, sets *[]int) {
-	g = newProcGovernor(4, slog.New(discard{}))
-	clock, sets = new(int64), new([]int)
-	g.now = func() int64 { return *clock }
-	g.set = func(n int) { *sets = append(*sets, n) }
-	g.heap = func() uint64 { return 1 << 20 }
-	g.procs.Store(4)
-	g.since.Store(0)
-	return g, clock, sets
+// fakeGovernor is a governor for 4 processors on a clock the test moves,
+// recording what it sets instead of changing GOMAXPROCS.
+type fakeGovernor struct {
+	*procGovernor
+	clock int64
+	sets  []int
+	heap  uint64
 }
 
-func TestGovernorOneCallerRunsOnOneProcessor(t *testing.T) {
-	g, clock, sets := fakeGovernor()
-	for i := 0; i < 5000; i++ { // a lone caller: one call at a time
-		*clock += int64(50 * time.Microsecond)
-		g.enter()
-		g.leave()
+func newFakeGovernor() *fakeGovernor {
+	f := &fakeGovernor{heap: 1 << 20}
+	f.procGovernor = newProcGovernor(4, slog.New(discard{}))
+	f.now = func() int64 { return f.clock }
+	f.set = func(n int) { f.sets = append(f.sets, n) }
+	f.procGovernor.heap = func() uint64 { return f.heap }
+	f.procs.Store(4)
+	f.since.Store(0)
+	return f
+}
+
+// lone makes windows' worth of calls from one caller, one at a time, of
+// which every dirEvery-th is a lookup or listing (0: none).
+func (f *fakeGovernor) lone(windows, dirEvery int) {
+	const perWindow = 100
+	for i := 0; i < windows*perWindow; i++ {
+		f.clock += int64(governorWindow) / perWindow
+		f.enter(dirEvery > 0 && i%dirEvery == 0)
+		f.leave()
 	}
-	if g.Procs() != 1 || len(*sets) != 1 || (*sets)[0] != 1 {
-		t.Fatalf("procs %d, sets %v; want one switch to 1", g.Procs(), *sets)
+}
+
+func TestGovernorLoneFileCallerGetsOneProcessor(t *testing.T) {
+	f := newFakeGovernor()
+	f.lone(2, 0)
+	if f.Procs() != 1 || len(f.sets) != 1 {
+		t.Fatalf("procs %d, sets %v after reads from one caller; want one switch to 1", f.Procs(), f.sets)
 	}
-	// A release overlapping the next call is not counted (governedFS
-	// does not wrap it), so occasional overlap below the share keeps 1.
-	for i := 0; i < 5000; i++ {
-		*clock += int64(50 * time.Microsecond)
-		g.enter()
+	f.lone(20, 50) // 2% lookups: still file work
+	if f.Procs() != 1 || len(f.sets) != 1 {
+		t.Fatalf("procs %d, sets %v with 2%% lookups; want 1 kept", f.Procs(), f.sets)
+	}
+}
+
+func TestGovernorListingsGetEveryProcessor(t *testing.T) {
+	f := newFakeGovernor()
+	f.lone(2, 0)
+	f.lone(3, 3) // ls -l in a loop: a third of the calls list
+	if f.Procs() != 4 {
+		t.Fatalf("procs %d, sets %v while listing; want 4", f.Procs(), f.sets)
+	}
+	f.lone(3, 0)
+	if got := f.sets; f.Procs() != 1 || len(got) != 3 {
+		t.Fatalf("procs %d, sets %v; want [1 4 1]", f.Procs(), got)
+	}
+}
+
+func TestGovernorOverlapMeansEveryProcessor(t *testing.T) {
+	f := newFakeGovernor()
+	f.lone(2, 0)
+	// 32 callers at once: the burst switches up without waiting for the
+	// window to end.
+	for i := 0; i < 32; i++ {
+		f.enter(false)
+	}
+	if f.Procs() != 4 {
+		t.Fatalf("procs %d during a burst of 32 overlapping calls, want 4", f.Procs())
+	}
+	for i := 0; i < 32; i++ {
+		f.leave()
+	}
+	// Sustained overlap holds 4.
+	sets := len(f.sets)
+	for i := 0; i < 3000; i++ {
+		f.clock += int64(governorWindow) / 100
+		f.enter(false)
+		f.enter(false)
+		f.leave()
+		f.leave()
+	}
+	if f.Procs() != 4 || len(f.sets) != sets {
+		t.Fatalf("procs %d, sets %v under overlap; want 4 and no change", f.Procs(), f.sets)
+	}
+	// Rare overlap (a release racing the next open is not counted, but an
+	// odd second caller is) keeps one processor.
+	f.lone(2, 0)
+	for i := 0; i < 1000; i++ {
+		f.clock += int64(governorWindow) / 100
+		f.enter(false)
 		if i%100 == 0 {
-			g.enter()
-			g.leave()
+			f.enter(false)
+			f.leave()
 		}
-		g.leave()
+		f.leave()
 	}
-	if g.Procs() != 1 || len(*sets) != 1 {
-		t.Fatalf("procs %d, sets %v after rare overlap; want 1 and no further switch", g.Procs(), *sets)
+	if f.Procs() != 1 {
+		t.Fatalf("procs %d with 1%% overlap, want 1 (sets %v)", f.Procs(), f.sets)
 	}
 }
 
-func TestGovernorOverlapSwitchesUpAtOnce(t *testing.T) {
-	g, clock, sets := fakeGovernor()
-	*clock = int64(time.Second)
-	g.enter() // a window with one call: down to 1
-	g.leave()
-	if g.Procs() != 1 {
-		t.Fatalf("procs %d after a quiet window, want 1", g.Procs())
-	}
-	// 32 callers at once, within the same instant: the burst switches up
-	// without waiting for the window to end.
-	for i := 0; i < 32; i++ {
-		g.enter()
-	}
-	if g.Procs() != 4 {
-		t.Fatalf("procs %d during a burst of 32 overlapping calls, want 4", g.Procs())
-	}
-	for i := 0; i < 32; i++ {
-		g.leave()
-	}
-	// Sustained overlap keeps every processor across windows.
-	for w := 0; w < 5; w++ {
-		for i := 0; i < 100; i++ {
-			*clock += int64(2 * time.Millisecond)
-			g.enter()
-			g.enter()
-			g.leave()
-			g.leave()
-		}
-	}
-	if got := *sets; g.Procs() != 4 || len(got) != 2 || got[0] != 1 || got[1] != 4 {
-		t.Fatalf("procs %d, sets %v; want [1 4] and 4 kept", g.Procs(), got)
+func TestGovernorBigHeapMeansEveryProcessor(t *testing.T) {
+	f := newFakeGovernor()
+	f.lone(2, 0)
+	f.heap = 64 << 20
+	f.lone(2, 0)
+	if f.Procs() != 4 {
+		t.Fatalf("procs %d with a big heap, want 4 (sets %v)", f.Procs(), f.sets)
 	}
 }
 
@@ -94,7 +130,7 @@ func TestGovernorConcurrentCalls(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 2000; j++ {
-				g.enter()
+				g.enter(j%7 == 0)
 				g.leave()
 			}
 		}()
