@@ -256,6 +256,7 @@ type result struct {
 	name    string
 	samples map[string][]float64 // filesystem → one value per round
 	msgs    msgCounts            // owfuse's owserver messages during its runs
+	procs   []int                // owfuse's GOMAXPROCS at the end of each run
 	ops     int64                // owfuse's operations during those runs
 	errs    map[string]string    // filesystem → its first error
 	nerrs   map[string]int64     // filesystem → how many errors
@@ -333,7 +334,8 @@ func (b *bencher) timed(name string, threads int, targets []target, warm func(t 
 			}
 			lr := loop(threads, b.cfg.round, op(t))
 			if t.fs == "owfuse" {
-				if after, err := t.m.messages(); err == nil && before != nil {
+				if after, procs, err := t.m.scrape(); err == nil && before != nil {
+					r.procs = append(r.procs, procs)
 					r.msgs.add(after.sub(before))
 				}
 				r.ops += lr.ops

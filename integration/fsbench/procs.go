@@ -433,6 +433,22 @@ func (c msgCounts) add(o msgCounts) {
 
 // messages scrapes owfuse's bus message counters.
 func (m *mount) messages() (msgCounts, error) {
+	c, _, err := m.scrape()
+	return c, err
+}
+
+// scrape returns owfuse's bus message counters and its GOMAXPROCS.
+func (m *mount) scrape() (msgCounts, int, error) {
+	c, err := m.scrapeAll()
+	if err != nil {
+		return nil, 0, err
+	}
+	procs := int(c[procsKey])
+	delete(c, procsKey)
+	return c, procs, nil
+}
+
+func (m *mount) scrapeAll() (msgCounts, error) {
 	if m.metrics == "" {
 		return nil, errors.New("not an owfuse mount")
 	}
@@ -448,8 +464,13 @@ func (m *mount) messages() (msgCounts, error) {
 	return parseMessages(resp.Body)
 }
 
+// procsKey is where parseMessages puts the daemon's GOMAXPROCS (its
+// governor moves it with the workload), among the message types.
+const procsKey = "GOMAXPROCS"
+
 // parseMessages reads owfuse_owserver_messages_total{type="…",outcome="…"} N
-// lines from Prometheus text format.
+// lines from Prometheus text format, and go_sched_gomaxprocs_threads as
+// procsKey.
 func parseMessages(r io.Reader) (msgCounts, error) {
 	const name = "owfuse_owserver_messages_total{"
 	c := msgCounts{}
@@ -457,6 +478,14 @@ func parseMessages(r io.Reader) (msgCounts, error) {
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "go_sched_gomaxprocs_threads "); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return nil, fmt.Errorf("metrics line %q: %w", line, err)
+			}
+			c[procsKey] = n
+			continue
+		}
 		if !strings.HasPrefix(line, name) {
 			continue
 		}

@@ -164,6 +164,9 @@ func (x row) notes(b *bencher) string {
 		}
 		n = append(n, "owfuse msgs: "+strings.Join(parts, ", "))
 	}
+	if len(x.r.procs) > 0 {
+		n = append(n, "owfuse GOMAXPROCS after each round: "+strings.Trim(fmt.Sprint(x.r.procs), "[]"))
+	}
 	fss := make([]string, 0, len(x.r.errs))
 	for f := range x.r.errs {
 		fss = append(fss, f)
