@@ -32,6 +32,14 @@
 // and attributes (and names that do not exist) for the directory lifetime,
 // so that shells probing for .git do not reach owserver every time.
 //
+// # Processors
+//
+// Serve lets a procGovernor move GOMAXPROCS between 1, while a lone
+// caller reads and writes files (go-fuse's second waiting thread then
+// costs a wake-up per request), and every processor for listings, a big
+// heap and overlapping callers. GOMAXPROCS in the environment turns it
+// off.
+//
 // # Errors
 //
 // owserver's return codes become their errno (a bad value is EINVAL); a
