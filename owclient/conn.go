@@ -26,9 +26,11 @@ type conn struct {
 	persistent bool
 	frames     int // frames received for the current request, keepalives included
 	// alone: the only request in flight on its Client, so the reply is
-	// waited for in poll(2) on this thread (see pollReader).
-	alone bool
-	hdr   [HeaderSize]byte
+	// waited for in poll(2) on this thread until pollUntil (see
+	// pollReader).
+	alone     bool
+	pollUntil time.Time
+	hdr       [HeaderSize]byte
 }
 
 // request is one message to send; payload is already encoded.
@@ -99,6 +101,9 @@ func (c *conn) roundTrip(ctx context.Context, req request) (reply, error) {
 	reused := c.used
 	c.used = true
 	c.frames = 0
+	if c.alone {
+		c.pollUntil = time.Now().Add(pollBudget)
+	}
 	if err := c.send(ctx, req); err != nil {
 		if reused && !errors.Is(err, ErrTimeout) && !errors.Is(err, context.Canceled) {
 			err = retryable{err}
@@ -162,8 +167,8 @@ func (c *conn) readFrame(ctx context.Context) (ReplyHeader, []byte, error) {
 	for first := c.frames == 0; ; first = false {
 		var r io.Reader = c.nc
 		switch {
-		case c.alone && c.rc != nil:
-			r = &pollReader{rc: c.rc, deadline: c.frameDeadline(ctx)}
+		case c.alone && c.rc != nil && time.Now().Before(c.pollUntil):
+			r = &pollReader{nc: c.nc, rc: c.rc, deadline: c.frameDeadline(ctx), until: c.pollUntil}
 		case !first:
 			c.nc.SetReadDeadline(c.frameDeadline(ctx))
 		}

@@ -2,6 +2,7 @@ package owclient
 
 import (
 	"io"
+	"net"
 	"os"
 	"syscall"
 	"time"
@@ -20,15 +21,27 @@ import (
 // other requests are in flight the netpoller is used as usual, since a
 // thread blocked in a syscall holds its P until sysmon takes it back.
 //
+// The thread holds its P while it waits, so the wait is short: until
+// until (pollBudget after the request was sent), after which the read
+// goes to the netpoller like any other. owserver answers from its cache
+// in ~0.1 ms; a real bus read that takes a second must not keep a
+// daemon on one processor from serving another caller that long.
+//
 // The socket stays non-blocking: a read that would block waits in poll
-// with the frame deadline as its timeout (whole milliseconds, rounded up),
-// and EINTR (Go's preemption signals) just waits again.
+// (whole milliseconds, rounded up), and EINTR (Go's preemption signals)
+// just waits again.
 type pollReader struct {
+	nc       net.Conn
 	rc       syscall.RawConn
-	deadline time.Time
+	deadline time.Time // the frame's
+	until    time.Time // end of the poll budget
 }
 
+// pollBudget is how long a lone request waits for its reply in poll(2).
+const pollBudget = 2 * time.Millisecond
+
 func (r *pollReader) Read(p []byte) (n int, err error) {
+	netpoll := false
 	cerr := r.rc.Control(func(fd uintptr) {
 		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		for {
@@ -46,11 +59,20 @@ func (r *pollReader) Read(p []byte) (n int, err error) {
 				return
 			}
 			n = 0
-			wait := time.Until(r.deadline)
-			if wait <= 0 {
+			now := time.Now()
+			if !now.Before(r.deadline) {
 				err = os.ErrDeadlineExceeded
 				return
 			}
+			if !now.Before(r.until) {
+				netpoll = true
+				return
+			}
+			end := r.deadline
+			if r.until.Before(end) {
+				end = r.until
+			}
+			wait := end.Sub(now)
 			ms := int((wait + time.Millisecond - 1) / time.Millisecond)
 			if _, perr := unix.Poll(pfd, ms); perr != nil && perr != unix.EINTR {
 				err = perr
@@ -60,6 +82,10 @@ func (r *pollReader) Read(p []byte) (n int, err error) {
 	})
 	if cerr != nil {
 		return 0, cerr
+	}
+	if netpoll {
+		r.nc.SetReadDeadline(r.deadline)
+		return r.nc.Read(p)
 	}
 	return n, err
 }
