@@ -30,7 +30,8 @@ type Mounted struct {
 	Cache  *cache.Cache
 	Root   *Root
 
-	metrics *metrics // nil unless Config.MetricsListen
+	metrics  *metrics      // nil unless Config.MetricsListen
+	governor *procGovernor // nil unless Serve asked for one
 }
 
 // Errors of Mount that a caller may want to tell apart.
@@ -116,7 +117,7 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		mo.Options = append(mo.Options, "default_permissions")
 	}
 	var gov *procGovernor
-	if cfg.GovernProcs && runtime.GOMAXPROCS(0) > 1 {
+	if cfg.governProcs && runtime.GOMAXPROCS(0) > 1 {
 		gov = newProcGovernor(runtime.GOMAXPROCS(0), log)
 	}
 	srv, err := mountFS(abs, root, gov, &fs.Options{
@@ -134,7 +135,7 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		mx.close()
 		return nil, fmt.Errorf("mount %s: %w", abs, err)
 	}
-	m := &Mounted{Dir: abs, Server: srv, Client: client, Cache: c, Root: root, metrics: mx}
+	m := &Mounted{Dir: abs, Server: srv, Client: client, Cache: c, Root: root, metrics: mx, governor: gov}
 	if mx != nil {
 		mx.mounted.Store(m)
 	}
@@ -250,6 +251,9 @@ func (m *Mounted) Unmount() (lazy bool, err error) {
 // Close releases the owserver connections and the metrics listener, once
 // the filesystem is unmounted.
 func (m *Mounted) Close() {
+	if m.governor != nil {
+		m.governor.stop()
+	}
 	m.Cache.Close()
 	m.Client.Close()
 	m.metrics.close()

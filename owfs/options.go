@@ -45,12 +45,10 @@ type Config struct {
 	FuseDebug bool // go-fuse's trace of every FUSE call
 	Logger    *slog.Logger
 
-	// GovernProcs lets the mount move GOMAXPROCS between 1 (calls come
-	// one at a time) and the CPUs Go found (calls overlap); see
-	// procGovernor. It changes the whole process, so only Serve, which
-	// owns the process, sets it, and not when GOMAXPROCS is in the
-	// environment.
-	GovernProcs bool
+	// governProcs lets the mount move GOMAXPROCS (see procGovernor). It
+	// changes the whole process, so only Serve, which owns the process,
+	// sets it, and not when GOMAXPROCS is in the environment.
+	governProcs bool
 }
 
 // DefaultConfig returns the defaults; the owner is this process's user.

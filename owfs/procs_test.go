@@ -33,7 +33,7 @@ func (f *fakeGovernor) lone(windows, dirEvery int) {
 	const perWindow = 100
 	for i := 0; i < windows*perWindow; i++ {
 		f.clock += int64(governorWindow) / perWindow
-		f.enter(dirEvery > 0 && i%dirEvery == 0)
+		f.enter(dirEvery > 0 && i%dirEvery == 0, 100)
 		f.leave()
 	}
 }
@@ -69,7 +69,7 @@ func TestGovernorOverlapMeansEveryProcessor(t *testing.T) {
 	// 32 callers at once: the burst switches up without waiting for the
 	// window to end.
 	for i := 0; i < 32; i++ {
-		f.enter(false)
+		f.enter(false, 100)
 	}
 	if f.Procs() != 4 {
 		t.Fatalf("procs %d during a burst of 32 overlapping calls, want 4", f.Procs())
@@ -81,8 +81,8 @@ func TestGovernorOverlapMeansEveryProcessor(t *testing.T) {
 	sets := len(f.sets)
 	for i := 0; i < 3000; i++ {
 		f.clock += int64(governorWindow) / 100
-		f.enter(false)
-		f.enter(false)
+		f.enter(false, 100)
+		f.enter(false, 100)
 		f.leave()
 		f.leave()
 	}
@@ -94,9 +94,9 @@ func TestGovernorOverlapMeansEveryProcessor(t *testing.T) {
 	f.lone(2, 0)
 	for i := 0; i < 1000; i++ {
 		f.clock += int64(governorWindow) / 100
-		f.enter(false)
+		f.enter(false, 100)
 		if i%100 == 0 {
-			f.enter(false)
+			f.enter(false, 100)
 			f.leave()
 		}
 		f.leave()
@@ -130,7 +130,7 @@ func TestGovernorConcurrentCalls(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 2000; j++ {
-				g.enter(j%7 == 0)
+				g.enter(j%7 == 0, uint32(100+j%3))
 				g.leave()
 			}
 		}()
@@ -145,5 +145,76 @@ func TestGovernorConcurrentCalls(t *testing.T) {
 		if n != 1 && n != 4 {
 			t.Fatalf("set GOMAXPROCS %d, want only 1 or 4: %v", n, sets)
 		}
+	}
+}
+
+// TestGovernorCallersTakingTurns: on one processor, calls that never
+// block run one after another even with eight callers; their threads
+// taking turns is overlap all the same.
+func TestGovernorCallersTakingTurns(t *testing.T) {
+	f := newFakeGovernor()
+	f.lone(2, 0)
+	if f.Procs() != 1 {
+		t.Fatalf("procs %d, want 1 before the callers come", f.Procs())
+	}
+	for i := 0; i < 300; i++ {
+		f.clock += int64(governorWindow) / 100
+		f.enter(false, uint32(200+i%8)) // eight threads, in turn, never nested
+		f.leave()
+	}
+	if f.Procs() != 4 {
+		t.Fatalf("procs %d with eight callers taking turns, want 4 (sets %v)", f.Procs(), f.sets)
+	}
+	// A shell loop: a new process for every cat, each making three calls.
+	f.lone(1, 0)
+	for i := 0; i < 300; i++ {
+		f.clock += int64(governorWindow) / 100
+		f.enter(false, uint32(1000+i/3))
+		f.leave()
+	}
+	if f.Procs() != 1 {
+		t.Fatalf("procs %d for cat after cat, want 1 (sets %v)", f.Procs(), f.sets)
+	}
+}
+
+// TestGovernorHysteresis: a share of listings between the two thresholds
+// keeps whatever was chosen.
+func TestGovernorHysteresis(t *testing.T) {
+	f := newFakeGovernor()
+	f.lone(2, 0)
+	f.lone(5, 14) // 7% listings: not enough to leave one processor
+	if f.Procs() != 1 {
+		t.Fatalf("procs %d at 7%% listings from 1, want 1 (sets %v)", f.Procs(), f.sets)
+	}
+	f.lone(2, 3)  // a third: every processor
+	f.lone(5, 14) // 7% again: not few enough to go back
+	if f.Procs() != 4 {
+		t.Fatalf("procs %d at 7%% listings from 4, want 4 (sets %v)", f.Procs(), f.sets)
+	}
+	f.heap = 14 << 20 // between 3/4 of bigHeap and bigHeap
+	f.lone(3, 0)
+	if f.Procs() != 4 {
+		t.Fatalf("procs %d with 14 MiB live from 4, want 4 (sets %v)", f.Procs(), f.sets)
+	}
+	f.heap = 1 << 20
+	f.lone(2, 0)
+	if f.Procs() != 1 {
+		t.Fatalf("procs %d with file calls and a small heap, want 1 (sets %v)", f.Procs(), f.sets)
+	}
+}
+
+func TestGovernorStopRestores(t *testing.T) {
+	f := newFakeGovernor()
+	f.lone(2, 0)
+	if f.Procs() != 1 {
+		t.Fatalf("procs %d, want 1", f.Procs())
+	}
+	f.stop()
+	if f.Procs() != 4 || f.sets[len(f.sets)-1] != 4 {
+		t.Fatalf("procs %d, sets %v after stop; want 4 restored", f.Procs(), f.sets)
+	}
+	f.lone(3, 0)
+	if f.Procs() != 4 {
+		t.Fatalf("procs %d after stop and more calls, want 4: no decisions after stop", f.Procs())
 	}
 }

@@ -40,7 +40,7 @@ func Serve(ctx context.Context, server, dir string, cfg Config, stderr io.Writer
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(48 << 20)
 	}
-	cfg.GovernProcs = os.Getenv("GOMAXPROCS") == ""
+	cfg.governProcs = os.Getenv("GOMAXPROCS") == ""
 
 	// Before mounting: a signal that comes as soon as the mount answers
 	// (or the parent of a daemon returns) must unmount, not kill us.
