@@ -62,8 +62,6 @@ func (d *dirNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttr
 }
 
 func (d *dirNode) entries(ctx context.Context) ([]cache.Entry, syscall.Errno) {
-	ctx, cancel := d.fs.requestContext(ctx)
-	defer cancel()
 	es, err := d.fs.cache.Dir(ctx, d.path)
 	return es, d.fs.errno(ctx, "readdir", d.path, err)
 }
@@ -111,10 +109,8 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		d.fs.fillAttr(&out.Attr, dirMode, path)
 		return d.NewInode(ctx, child, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino(path)}), 0
 	}
-	pctx, cancel := d.fs.requestContext(ctx)
-	defer cancel()
-	prop, err := d.fs.cache.Property(pctx, path)
-	if errno := d.fs.errno(pctx, "lookup", path, err); errno != 0 {
+	prop, err := d.fs.cache.Property(ctx, path)
+	if errno := d.fs.errno(ctx, "lookup", path, err); errno != 0 {
 		return nil, errno
 	}
 	child := &propNode{fs: d.fs, path: path, prop: prop}

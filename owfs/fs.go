@@ -25,8 +25,6 @@ type Options struct {
 	// Newline appends "\n" to text values, so that cat leaves the prompt on
 	// a line of its own. Binary properties are never changed.
 	Newline bool
-	// Timeout bounds every owserver request a FUSE call makes.
-	Timeout time.Duration
 	// Logger receives errors returned to the kernel; nil is silent.
 	Logger *slog.Logger
 }
@@ -70,9 +68,6 @@ func (r *Root) ErrnoCounts() map[syscall.Errno]uint64 {
 
 // New returns the filesystem's root node, serving c.
 func New(c *cache.Cache, opts Options) *Root {
-	if opts.Timeout <= 0 {
-		opts.Timeout = 10 * time.Second
-	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(discard{})
@@ -125,11 +120,6 @@ func (f *FS) fillAttr(out *fuse.Attr, mode uint32, path string) {
 	out.Blksize = 4096
 	t := f.mounted
 	out.SetTimes(&t, &t, &t)
-}
-
-// requestContext bounds a FUSE call's owserver work by the request timeout.
-func (f *FS) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, f.opts.Timeout)
 }
 
 // childPath joins a directory's owserver path and a name.

@@ -194,8 +194,6 @@ func (p *propNode) forget(h *handle) {
 
 // read fetches the value as readers see it.
 func (p *propNode) read(ctx context.Context) ([]byte, syscall.Errno) {
-	ctx, cancel := p.fs.requestContext(ctx)
-	defer cancel()
 	v, err := p.fs.cache.Read(ctx, p.path)
 	if errno := p.fs.errno(ctx, "read", p.path, err); errno != 0 {
 		return nil, errno
@@ -222,8 +220,8 @@ func (p *propNode) commit(ctx context.Context, value []byte) syscall.Errno {
 		// owserver would take the text up to the NUL and drop the rest.
 		return p.fs.fail(syscall.EINVAL)
 	}
-	ctx, cancel := p.fs.requestContext(context.WithoutCancel(ctx))
-	defer cancel()
+	// Not canceled by an interrupt: the write may have reached owserver.
+	ctx = context.WithoutCancel(ctx)
 	err := p.fs.cache.Write(ctx, p.path, value)
 	if err == nil {
 		go p.invalidate(value)
