@@ -30,6 +30,7 @@ type conn struct {
 	// pollReader).
 	alone     bool
 	pollUntil time.Time
+	poll      pollReader // reused by every frame read in poll(2)
 	hdr       [HeaderSize]byte
 }
 
@@ -168,7 +169,8 @@ func (c *conn) readFrame(ctx context.Context) (ReplyHeader, []byte, error) {
 		var r io.Reader = c.nc
 		switch {
 		case c.alone && c.rc != nil && time.Now().Before(c.pollUntil):
-			r = &pollReader{nc: c.nc, rc: c.rc, deadline: c.frameDeadline(ctx), until: c.pollUntil}
+			c.poll.nc, c.poll.rc, c.poll.deadline, c.poll.until = c.nc, c.rc, c.frameDeadline(ctx), c.pollUntil
+			r = &c.poll
 		case !first:
 			c.nc.SetReadDeadline(c.frameDeadline(ctx))
 		}

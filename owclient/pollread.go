@@ -35,57 +35,71 @@ type pollReader struct {
 	rc       syscall.RawConn
 	deadline time.Time // the frame's
 	until    time.Time // end of the poll budget
+
+	// One Read's arguments and results, for the Control callback: a conn
+	// keeps its pollReader and the callback is a method value made once,
+	// so that reading a reply allocates nothing.
+	p       []byte
+	n       int
+	err     error
+	netpoll bool // the budget is spent: read on the netpoller
+	pfd     [1]unix.PollFd
+	wait    func(fd uintptr)
 }
 
 // pollBudget is how long a lone request waits for its reply in poll(2).
 const pollBudget = 2 * time.Millisecond
 
-func (r *pollReader) Read(p []byte) (n int, err error) {
-	netpoll := false
-	cerr := r.rc.Control(func(fd uintptr) {
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		for {
-			n, err = syscall.Read(int(fd), p)
-			switch {
-			case err == syscall.EINTR:
-				continue
-			case err != syscall.EAGAIN:
-				if n < 0 {
-					n = 0
-				}
-				if n == 0 && err == nil && len(p) > 0 {
-					err = io.EOF
-				}
-				return
-			}
-			n = 0
-			now := time.Now()
-			if !now.Before(r.deadline) {
-				err = os.ErrDeadlineExceeded
-				return
-			}
-			if !now.Before(r.until) {
-				netpoll = true
-				return
-			}
-			end := r.deadline
-			if r.until.Before(end) {
-				end = r.until
-			}
-			wait := end.Sub(now)
-			ms := int((wait + time.Millisecond - 1) / time.Millisecond)
-			if _, perr := unix.Poll(pfd, ms); perr != nil && perr != unix.EINTR {
-				err = perr
-				return
-			}
-		}
-	})
-	if cerr != nil {
-		return 0, cerr
+func (r *pollReader) Read(p []byte) (int, error) {
+	if r.wait == nil {
+		r.wait = r.readOrWait
 	}
-	if netpoll {
+	r.p, r.n, r.err, r.netpoll = p, 0, nil, false
+	cerr := r.rc.Control(r.wait)
+	r.p = nil
+	switch {
+	case cerr != nil:
+		return 0, cerr
+	case r.netpoll:
 		r.nc.SetReadDeadline(r.deadline)
 		return r.nc.Read(p)
 	}
-	return n, err
+	return r.n, r.err
+}
+
+// readOrWait reads fd into r.p, waiting in poll while there is nothing to
+// read, up to the deadline or the end of the budget.
+func (r *pollReader) readOrWait(fd uintptr) {
+	r.pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
+	for {
+		n, err := syscall.Read(int(fd), r.p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != syscall.EAGAIN:
+			r.n, r.err = max(n, 0), err
+			if n == 0 && err == nil && len(r.p) > 0 {
+				r.err = io.EOF
+			}
+			return
+		}
+		now := time.Now()
+		if !now.Before(r.deadline) {
+			r.err = os.ErrDeadlineExceeded
+			return
+		}
+		if !now.Before(r.until) {
+			r.netpoll = true
+			return
+		}
+		end := r.deadline
+		if r.until.Before(end) {
+			end = r.until
+		}
+		ms := int((end.Sub(now) + time.Millisecond - 1) / time.Millisecond)
+		if _, perr := unix.Poll(r.pfd[:], ms); perr != nil && perr != unix.EINTR {
+			r.err = perr
+			return
+		}
+	}
 }
