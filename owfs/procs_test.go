@@ -27,14 +27,24 @@ func newFakeGovernor() *fakeGovernor {
 	return f
 }
 
+// callsPerWindow is how fast the fake callers call.
+const callsPerWindow = 100
+
+// tick moves the clock on by the time between two calls.
+func (f *fakeGovernor) tick() { f.clock += int64(governorWindow) / callsPerWindow }
+
+// call is one call from thread pid, after a tick.
+func (f *fakeGovernor) call(dir bool, pid uint32) {
+	f.tick()
+	f.enter(dir, pid)
+	f.leave()
+}
+
 // lone makes windows' worth of calls from one caller, one at a time, of
 // which every dirEvery-th is a lookup or listing (0: none).
 func (f *fakeGovernor) lone(windows, dirEvery int) {
-	const perWindow = 100
-	for i := 0; i < windows*perWindow; i++ {
-		f.clock += int64(governorWindow) / perWindow
-		f.enter(dirEvery > 0 && i%dirEvery == 0, 100)
-		f.leave()
+	for i := 0; i < windows*callsPerWindow; i++ {
+		f.call(dirEvery > 0 && i%dirEvery == 0, 100)
 	}
 }
 
@@ -80,7 +90,7 @@ func TestGovernorOverlapMeansEveryProcessor(t *testing.T) {
 	// Sustained overlap holds 4.
 	sets := len(f.sets)
 	for i := 0; i < 3000; i++ {
-		f.clock += int64(governorWindow) / 100
+		f.tick()
 		f.enter(false, 100)
 		f.enter(false, 100)
 		f.leave()
@@ -93,7 +103,7 @@ func TestGovernorOverlapMeansEveryProcessor(t *testing.T) {
 	// odd second caller is) keeps one processor.
 	f.lone(2, 0)
 	for i := 0; i < 1000; i++ {
-		f.clock += int64(governorWindow) / 100
+		f.tick()
 		f.enter(false, 100)
 		if i%100 == 0 {
 			f.enter(false, 100)
@@ -158,9 +168,7 @@ func TestGovernorCallersTakingTurns(t *testing.T) {
 		t.Fatalf("procs %d, want 1 before the callers come", f.Procs())
 	}
 	for i := 0; i < 300; i++ {
-		f.clock += int64(governorWindow) / 100
-		f.enter(false, uint32(200+i%8)) // eight threads, in turn, never nested
-		f.leave()
+		f.call(false, uint32(200+i%8)) // eight threads, in turn, never nested
 	}
 	if f.Procs() != 4 {
 		t.Fatalf("procs %d with eight callers taking turns, want 4 (sets %v)", f.Procs(), f.sets)
@@ -168,9 +176,7 @@ func TestGovernorCallersTakingTurns(t *testing.T) {
 	// A shell loop: a new process for every cat, each making three calls.
 	f.lone(1, 0)
 	for i := 0; i < 300; i++ {
-		f.clock += int64(governorWindow) / 100
-		f.enter(false, uint32(1000+i/3))
-		f.leave()
+		f.call(false, uint32(1000+i/3))
 	}
 	if f.Procs() != 1 {
 		t.Fatalf("procs %d for cat after cat, want 1 (sets %v)", f.Procs(), f.sets)
