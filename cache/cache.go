@@ -392,6 +392,21 @@ func (c *Cache) Read(ctx context.Context, path string) ([]byte, error) {
 	return v.([]byte), nil
 }
 
+// Cached returns the value at path if the cache holds it fresh, without
+// asking owserver; a guess at its length costs nothing this way.
+func (c *Cache) Cached(path string) ([]byte, bool) {
+	loc := locate(path)
+	if loc.uncached {
+		return nil, false
+	}
+	e, ok := c.lru.Peek(valueKey(path, loc))
+	if !ok || !c.opts.Now().Before(e.expires) {
+		return nil, false
+	}
+	v, ok := e.value.([]byte)
+	return v, ok
+}
+
 func (c *Cache) fetchValue(ctx context.Context, path string) ([]byte, error) {
 	c.counters.messages[msgRead].Add(1)
 	return c.client.Read(ctx, path)
@@ -402,9 +417,15 @@ func (c *Cache) fetchValue(ctx context.Context, path string) ([]byte, error) {
 // a directory; a setting such as the temperature scale changes every
 // value).
 func (c *Cache) Write(ctx context.Context, path string, data []byte) error {
+	return c.WriteAt(ctx, path, data, 0)
+}
+
+// WriteAt writes data at a byte offset into the value at path (a memory
+// page or an EEPROM), exactly as given; see Write.
+func (c *Cache) WriteAt(ctx context.Context, path string, data []byte, offset int) error {
 	c.counters.messages[msgWrite].Add(1)
 	ctx, cancel := c.bounded(ctx)
-	err := c.client.Write(ctx, path, data)
+	err := c.client.WriteAt(ctx, path, data, offset)
 	cancel()
 	loc := locate(path)
 	if loc.property == "alias" || loc.top == "settings" {
@@ -432,8 +453,13 @@ func (c *Cache) Purge() {
 func (c *Cache) Property(ctx context.Context, path string) (Property, error) {
 	loc := locate(path)
 	if loc.device == "" {
-		if loc.top == "structure" {
+		switch {
+		case loc.top == "structure":
 			return Property{Class: Fixed}, nil
+		case loc.top == "simultaneous" && loc.property != "":
+			// owserver has lines for these too, under
+			// /structure/simultaneous: some are writable, some not.
+			return c.structure(ctx, "simultaneous", loc.property)
 		}
 		return Property{Class: topClass(loc.top)}, nil
 	}
@@ -453,7 +479,12 @@ func (c *Cache) Property(ctx context.Context, path string) (Property, error) {
 		}
 		family = strings.TrimSpace(string(b))
 	}
-	key := family + "/" + loc.property
+	return c.structure(ctx, family, loc.property)
+}
+
+// structure returns what /structure/FAMILY/PROPERTY says, fetched once.
+func (c *Cache) structure(ctx context.Context, family, property string) (Property, error) {
+	key := family + "/" + property
 	c.mu.Lock()
 	p, ok := c.structures[key]
 	c.mu.Unlock()
@@ -462,7 +493,7 @@ func (c *Cache) Property(ctx context.Context, path string) (Property, error) {
 	}
 	v, err := c.shared(ctx, "s"+key, 0, func(ctx context.Context) (any, error) {
 		c.counters.messages[msgRead].Add(1)
-		st, err := c.client.Structure(ctx, family, loc.property)
+		st, err := c.client.Structure(ctx, family, property)
 		var se *owclient.ServerError
 		switch {
 		case err == nil:
