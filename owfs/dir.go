@@ -113,9 +113,19 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	if errno := d.fs.errno(ctx, "lookup", path, err); errno != 0 {
 		return nil, errno
 	}
-	child := &propNode{fs: d.fs, path: path, prop: prop}
-	d.fs.fillAttr(&out.Attr, child.mode(), path)
-	return d.NewInode(ctx, child, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino(path)}), 0
+	// The node the kernel knows already, if any, is the one whose size
+	// the kernel was given (and which go-fuse would keep anyway).
+	var child *propNode
+	in := d.GetChild(name)
+	if in != nil {
+		child, _ = in.Operations().(*propNode)
+	}
+	if child == nil {
+		child = newPropNode(d.fs, path, prop)
+		in = d.NewInode(ctx, child, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino(path)})
+	}
+	child.fillAttr(&out.Attr, nil)
+	return in, 0
 }
 
 // refusal is the errno for changing the namespace: owserver's names are

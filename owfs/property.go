@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -23,9 +24,24 @@ type propNode struct {
 	path string
 	prop cache.Property // fetched at lookup; structure lines never change
 
+	// told is the size the kernel was last given for this file (-1: not
+	// known); Open corrects it when a value's length differs, so that
+	// sendfile, which the kernel bounds by it, copies the whole value.
+	told atomic.Int64
+	// last is the length of the last value served (-1: none yet), the
+	// best guess of the next one's.
+	last atomic.Int64
+
 	mu      sync.Mutex // guards following
 	writers map[*handle]bool
 	opened  uint64 // handles opened so far, for their seq
+}
+
+func newPropNode(f *FS, path string, prop cache.Property) *propNode {
+	p := &propNode{fs: f, path: path, prop: prop}
+	p.told.Store(-1)
+	p.last.Store(-1)
+	return p
 }
 
 var (
@@ -46,6 +62,7 @@ func (p *propNode) writable() bool {
 	if p.prop.Known {
 		return p.prop.Structure.Writable()
 	}
+	// Settings, and device properties without a structure line.
 	return p.prop.Class == cache.Stable || (p.prop.Class == cache.Volatile && isDeviceProperty(p.path))
 }
 
@@ -67,15 +84,85 @@ func (p *propNode) mode() uint32 {
 	return syscall.S_IFREG | perm
 }
 
-// Getattr - FUSE call. Size 0: the value's length is known only by reading
-// it, and files are opened with direct I/O, so readers read to the end.
+// Getattr - FUSE call. Reads are direct I/O and go to the end whatever
+// the size says, but sendfile, copy_file_range, mmap and programs that
+// trust st_size (tar, rsync) stop at it; see size.
 func (p *propNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	p.fs.fillAttr(&out.Attr, p.mode(), p.path)
+	p.fillAttr(&out.Attr, f)
 	return 0
 }
 
+// fillAttr fills a file's attributes and remembers the size given.
+func (p *propNode) fillAttr(out *fuse.Attr, f fs.FileHandle) {
+	p.fs.fillAttr(out, p.mode(), p.path)
+	out.Size = p.size(f)
+	p.told.Store(int64(out.Size))
+}
+
+// size is the best guess of the value's length that costs no bus read:
+// that of the value an open handle serves, else of the value the cache
+// holds, else of the last value served, else the structure line's width
+// (an upper bound for text, the exact size of a memory page), else a page.
+// It is 0 only for a value known to be empty: tar and others do not even
+// open an empty file. A guess that proves wrong at open is corrected there
+// (see correctSize).
+func (p *propNode) size(f fs.FileHandle) uint64 {
+	if h, ok := f.(*handle); ok && h.node == p {
+		if n := h.size(); n >= 0 {
+			return uint64(n)
+		}
+	}
+	if v, ok := p.fs.cache.Cached(p.path); ok {
+		return uint64(len(p.present(v)))
+	}
+	if n := p.last.Load(); n > 0 {
+		return uint64(n)
+	}
+	if st := p.prop.Structure; p.prop.Known && st.Size > 0 {
+		if p.isBinary() {
+			return uint64(st.Size)
+		}
+		if p.fs.opts.Newline {
+			return uint64(st.Size) + 1
+		}
+		return uint64(st.Size)
+	}
+	return unknownSize
+}
+
+// unknownSize is the size of a value never seen and without a width, as
+// sysfs gives its files: nonzero, so that readers open it.
+const unknownSize = 4096
+
+// correctSize tells the kernel the length of a value a handle is about to
+// serve, if it was given another. The kernel bounds page-cache reads
+// (sendfile, splice, mmap) by the size it knows, even for direct I/O files
+// (since Linux 6.5), so a value longer than that would be cut short
+// silently: storing the value in the kernel's cache raises the size to its
+// length. A shorter one needs only the size forgotten: the next fstat asks
+// again, and a page-cache read that comes back short lowers it. It runs
+// in Open, before the opener can read: the kernel holds no lock of this
+// file then.
+func (p *propNode) correctSize(v []byte) {
+	n := int64(len(v))
+	p.last.Store(n)
+	told := p.told.Load()
+	switch {
+	case n > told:
+		if p.WriteCache(0, v) == 0 {
+			p.told.Store(n)
+		}
+	case n < told:
+		if p.NotifyContent(-1, 0) == 0 {
+			p.told.Store(-1)
+		}
+	}
+}
+
 // Setattr - FUSE call. Truncating to 0 (O_TRUNC, ftruncate, vim) empties
-// the handle's buffer, or without a handle writes the empty value; touch
+// the value being written, or without a handle writes the empty value; a
+// truncate to another size (Python's f.truncate() after a write, rsync
+// --inplace) changes nothing, as a value has no length to cut; touch
 // succeeds without reaching owserver; chmod and chown are refused.
 func (p *propNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if errno := p.fs.refuseSetattr(in); errno != 0 {
@@ -85,18 +172,17 @@ func (p *propNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAtt
 		if errno := p.checkWrite(); errno != 0 {
 			return errno
 		}
-		if size != 0 {
-			return p.fs.fail(syscall.EINVAL)
-		}
-		if h, ok := f.(*handle); ok {
-			h.truncate()
-		} else if !p.truncateWriter(callerPid(ctx)) {
-			// truncate(2) by name, with nothing open: the empty value.
-			if !p.allowsEmpty() {
-				return p.fs.fail(syscall.EINVAL)
-			}
-			if errno := p.commit(ctx, nil); errno != 0 {
-				return errno
+		if size == 0 && !p.isBinary() {
+			if h, ok := f.(*handle); ok {
+				h.truncate()
+			} else if !p.truncateWriter(callerPid(ctx)) {
+				// truncate(2) by name, with nothing open: the empty value.
+				if !p.allowsEmpty() {
+					return p.fs.fail(syscall.EINVAL)
+				}
+				if errno := p.commit(ctx, nil); errno != 0 {
+					return errno
+				}
 			}
 		}
 	}
@@ -127,7 +213,7 @@ func (p *propNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 			return nil, 0, errno
 		}
 	}
-	h := &handle{node: p, pid: callerPid(ctx)}
+	h := newHandle(p, callerPid(ctx))
 	if flags&syscall.O_TRUNC != 0 {
 		h.truncate()
 	}
@@ -145,6 +231,7 @@ func (p *propNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		if errno := h.load(ctx); errno != 0 {
 			return nil, 0, errno
 		}
+		p.correctSize(h.value)
 		// Nothing to commit at close: spare the kernel the FLUSH.
 		return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
 	}
@@ -172,15 +259,48 @@ func (p *propNode) truncateWriter(pid uint32) bool {
 	return newest != nil
 }
 
-// allowsEmpty reports whether the empty value can be written: text and
-// binary properties, and paths without a structure line. Numbers, dates
-// and switches cannot be empty, and owserver would refuse it.
+// allowsEmpty reports whether the empty value can be written: text, and
+// paths without a structure line. Numbers, dates and switches cannot be
+// empty, and owserver would refuse it.
 func (p *propNode) allowsEmpty() bool {
 	if !p.prop.Known {
 		return true
 	}
 	switch p.prop.Structure.Type {
+	case 'a', 'l':
+		return true
+	}
+	return false
+}
+
+// mayContinue reports whether a text value that owserver refused could
+// still become valid with more bytes: a sign or a point before a number's
+// digits, the start of a yes/no word, any start of a date. A writer that
+// sends a value in pieces (dd bs=1) is then not stopped at its first byte.
+func (p *propNode) mayContinue(v []byte) bool {
+	if bytes.IndexByte(v, 0) >= 0 {
+		return false
+	}
+	t := byte(0) // no structure line: settings are numbers
+	if p.prop.Known {
+		t = p.prop.Structure.Type
+	}
+	switch t {
+	case 'd':
+		return true
+	case 'y':
+		w := strings.ToLower(strings.TrimSpace(string(v)))
+		for _, word := range []string{"on", "off", "yes", "no", "true", "false"} {
+			if len(w) < len(word) && strings.HasPrefix(word, w) {
+				return true
+			}
+		}
+		return false
 	case 'a', 'l', 'b':
+		return false
+	}
+	switch strings.TrimLeft(string(v), " \t") {
+	case "", "+", "-", ".", "+.", "-.":
 		return true
 	}
 	return false
@@ -198,33 +318,44 @@ func (p *propNode) read(ctx context.Context) ([]byte, syscall.Errno) {
 	if errno := p.fs.errno(ctx, "read", p.path, err); errno != 0 {
 		return nil, errno
 	}
-	if p.fs.opts.Newline && p.isText() && len(v) > 0 && v[len(v)-1] != '\n' {
+	return p.present(v), 0
+}
+
+// present is owserver's value as a file's content: text ends in a newline
+// if the mount says so; binary is left alone.
+func (p *propNode) present(v []byte) []byte {
+	if p.fs.opts.Newline && !p.isBinary() && len(v) > 0 && v[len(v)-1] != '\n' {
 		v = append(v[:len(v):len(v)], '\n')
 	}
-	return v, 0
+	return v
 }
 
-func (p *propNode) isText() bool {
-	return !(p.prop.Known && p.prop.Structure.Type == 'b')
+// isBinary reports whether the structure line says the value is bytes
+// (memory pages, EEPROMs) rather than text.
+func (p *propNode) isBinary() bool {
+	return p.prop.Known && p.prop.Structure.Type == 'b'
 }
 
-// commit writes value to owserver. It runs to the end even if the caller
-// is interrupted: a half-sent write is worse than a late one.
+// commit writes a text value to owserver. It runs to the end even if the
+// caller is interrupted: a half-sent write is worse than a late one. The
+// structure line's size is not checked: it is the width owserver formats a
+// value to, not a bound on what it accepts (`yes` for a switch, a float
+// with many digits).
 func (p *propNode) commit(ctx context.Context, value []byte) syscall.Errno {
-	if st := p.prop.Structure; p.prop.Known && st.Size > 0 && len(value) > st.Size {
-		// Longer than owserver's own bound for the property: refuse it
-		// rather than let owserver cut it short.
-		return p.fs.fail(syscall.EFBIG)
-	}
-	if p.isText() && bytes.IndexByte(value, 0) >= 0 {
+	if bytes.IndexByte(value, 0) >= 0 {
 		// owserver would take the text up to the NUL and drop the rest.
 		return p.fs.fail(syscall.EINVAL)
 	}
+	return p.commitAt(ctx, value, 0)
+}
+
+// commitAt writes data at offset, exactly as given.
+func (p *propNode) commitAt(ctx context.Context, data []byte, offset int64) syscall.Errno {
 	// Not canceled by an interrupt: the write may have reached owserver.
 	ctx = context.WithoutCancel(ctx)
-	err := p.fs.cache.Write(ctx, p.path, value)
+	err := p.fs.cache.WriteAt(ctx, p.path, data, int(offset))
 	if err == nil {
-		go p.invalidate(value)
+		go p.invalidate(data)
 	}
 	return p.fs.errno(ctx, "write", p.path, err)
 }
