@@ -27,6 +27,8 @@ type Options struct {
 	Newline bool
 	// Logger receives errors returned to the kernel; nil is silent.
 	Logger *slog.Logger
+
+	sizing sizeScheme // for tests that measure the alternatives
 }
 
 // FS is the state shared by every node of a mount.

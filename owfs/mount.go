@@ -91,7 +91,7 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		mx.close()
 		return nil, err
 	}
-	root := New(c, Options{UID: cfg.UID, GID: cfg.GID, ReadOnly: cfg.ReadOnly, Newline: cfg.Newline, Logger: log})
+	root := New(c, Options{UID: cfg.UID, GID: cfg.GID, ReadOnly: cfg.ReadOnly, Newline: cfg.Newline, Logger: log, sizing: cfg.sizing})
 	entry, attr, negative := root.KernelTimeouts()
 	mo := fuse.MountOptions{
 		FsName:     client.Addr(),

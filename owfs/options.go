@@ -49,6 +49,7 @@ type Config struct {
 	// changes the whole process, so only Serve, which owns the process,
 	// sets it, and not when GOMAXPROCS is in the environment.
 	governProcs bool
+	sizing      sizeScheme // see sizeScheme; tests only
 }
 
 // DefaultConfig returns the defaults; the owner is this process's user.

@@ -99,41 +99,6 @@ func (p *propNode) fillAttr(out *fuse.Attr, f fs.FileHandle) {
 	p.told.Store(int64(out.Size))
 }
 
-// size is the best guess of the value's length that costs no bus read:
-// that of the value an open handle serves, else of the value the cache
-// holds, else of the last value served, else the structure line's width
-// (an upper bound for text, the exact size of a memory page), else a page.
-// It is 0 only for a value known to be empty: tar and others do not even
-// open an empty file. A guess that proves wrong at open is corrected there
-// (see correctSize).
-func (p *propNode) size(f fs.FileHandle) uint64 {
-	if h, ok := f.(*handle); ok && h.node == p {
-		if n := h.size(); n >= 0 {
-			return uint64(n)
-		}
-	}
-	if v, ok := p.fs.cache.Cached(p.path); ok {
-		return uint64(len(p.present(v)))
-	}
-	if n := p.last.Load(); n > 0 {
-		return uint64(n)
-	}
-	if st := p.prop.Structure; p.prop.Known && st.Size > 0 {
-		if p.isBinary() {
-			return uint64(st.Size)
-		}
-		if p.fs.opts.Newline {
-			return uint64(st.Size) + 1
-		}
-		return uint64(st.Size)
-	}
-	return unknownSize
-}
-
-// unknownSize is the size of a value never seen and without a width, as
-// sysfs gives its files: nonzero, so that readers open it.
-const unknownSize = 4096
-
 // correctSize tells the kernel the length of a value a handle is about to
 // serve, if it was given another. The kernel bounds page-cache reads
 // (sendfile, splice, mmap) by the size it knows, even for direct I/O files
@@ -146,6 +111,9 @@ const unknownSize = 4096
 func (p *propNode) correctSize(v []byte) {
 	n := int64(len(v))
 	p.last.Store(n)
+	if p.fs.opts.sizing != sizeGuess {
+		return
+	}
 	told := p.told.Load()
 	switch {
 	case n > told:
