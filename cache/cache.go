@@ -288,6 +288,12 @@ func (c *Cache) recentFailure(key string) error {
 func (c *Cache) Dir(ctx context.Context, path string) ([]Entry, error) {
 	loc := locate(path)
 	lifetime := c.opts.Lifetimes.Directory
+	if loc.uncached && loc.top == "structure" && loc.hub == "" {
+		// Structure lines are not read from the bus: /uncached/structure
+		// is /structure. Without this a walk of it, which lists each
+		// directory again for every lookup in it, took seconds.
+		return c.Dir(ctx, structurePath(loc))
+	}
 	if loc.uncached {
 		ctx, cancel := c.bounded(ctx)
 		defer cancel()
@@ -342,10 +348,7 @@ func (c *Cache) fetchDir(ctx context.Context, path string, level int) ([]Entry, 
 // /uncached/ (structure lines do not change), so a walk, which lists them
 // next, sends nothing more.
 func (c *Cache) settleStructure(ctx context.Context, loc location, entries []Entry) error {
-	base := "/structure"
-	if loc.property != "" {
-		base += "/" + loc.property
-	}
+	base := structurePath(loc)
 	// In parallel: the first listing of /structure probes some 170
 	// directories, which one after another take half a second.
 	g, gctx := errgroup.WithContext(ctx)
@@ -383,6 +386,15 @@ func (c *Cache) settleStructure(ctx context.Context, loc location, entries []Ent
 		})
 	}
 	return g.Wait()
+}
+
+// structurePath is the path under /structure of a location there, without
+// the views before it.
+func structurePath(loc location) string {
+	if loc.property == "" {
+		return "/structure"
+	}
+	return "/structure/" + loc.property
 }
 
 // structureProbes bounds the directories of one /structure listing probed
