@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/owfuse/owfuse/owclient"
@@ -66,6 +68,7 @@ type Cache struct {
 	lru      *lru.Cache[string, entry]
 	flights  singleflight.Group
 	gen      atomic.Uint64 // bumped by every write, so that no flight started before it stores its answer
+	aliased  atomic.Bool   // a value was read through an alias since the last purge
 	counters counters
 
 	ahead   chan aheadJob      // listings to read ahead, for the workers
@@ -76,6 +79,9 @@ type Cache struct {
 	mu         sync.Mutex // guards following
 	structures map[string]Property
 	failed     map[string]failure // timeouts, remembered briefly
+	// structureFiles are the /structure paths owserver lists as
+	// directories but refuses to list: files (see settleStructure).
+	structureFiles map[string]bool
 }
 
 // failure is a request that timed out.
@@ -115,7 +121,7 @@ func New(client *owclient.Client, opts Options) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache{client: client, opts: opts, lru: l, structures: map[string]Property{}, failed: map[string]failure{}}
+	c := &Cache{client: client, opts: opts, lru: l, structures: map[string]Property{}, failed: map[string]failure{}, structureFiles: map[string]bool{}}
 	c.stopped, c.stop = context.WithCancel(context.Background())
 	if opts.Readahead > 0 && opts.Lifetimes.Directory > 0 {
 		c.ahead = make(chan aheadJob, aheadQueue)
@@ -282,6 +288,12 @@ func (c *Cache) recentFailure(key string) error {
 func (c *Cache) Dir(ctx context.Context, path string) ([]Entry, error) {
 	loc := locate(path)
 	lifetime := c.opts.Lifetimes.Directory
+	if loc.uncached && loc.top == "structure" && loc.hub == "" {
+		// Structure lines are not read from the bus: /uncached/structure
+		// is /structure. Without this a walk of it, which lists each
+		// directory again for every lookup in it, took seconds.
+		return c.Dir(ctx, structurePath(loc))
+	}
 	if loc.uncached {
 		ctx, cancel := c.bounded(ctx)
 		defer cancel()
@@ -315,10 +327,102 @@ func (c *Cache) fetchDir(ctx context.Context, path string, level int) ([]Entry, 
 			entries[i].IsDir = c.probeDir(ctx, strings.TrimSuffix(path, "/")+"/"+entries[i].Name)
 		}
 	}
-	if !locate(path).uncached {
+	loc := locate(path)
+	if loc.top == "structure" && loc.hub == "" {
+		if err := c.settleStructure(ctx, loc, entries); err != nil {
+			return nil, err
+		}
+	}
+	if !loc.uncached {
 		c.readahead(path, entries, level)
 	}
 	return entries, nil
+}
+
+// settleStructure turns into files the directories of a /structure
+// listing that owserver refuses to list. owserver 3.2 lists
+// /structure/1F/main/, /structure/1F/aux/ and /structure/12/aux/ with a
+// slash, but reading them gives a structure line and listing them fails;
+// as directories they would break every walk (find: "Not a directory").
+// Each directory is probed through the cached listing of its path without
+// /uncached/ (structure lines do not change), so a walk, which lists them
+// next, sends nothing more.
+func (c *Cache) settleStructure(ctx context.Context, loc location, entries []Entry) error {
+	base := structurePath(loc)
+	// In parallel: the first listing of /structure probes some 170
+	// directories, which one after another take half a second.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(structureProbes)
+	for i := range entries {
+		if !entries[i].IsDir {
+			continue
+		}
+		p := base + "/" + entries[i].Name
+		// Known already: an /uncached/structure listing, never cached
+		// itself, must not cost a goroutine per entry each time.
+		c.mu.Lock()
+		isFile := c.structureFiles[p]
+		c.mu.Unlock()
+		if isFile {
+			entries[i].IsDir = false
+			continue
+		}
+		if old, ok := c.lru.Peek("d" + p); ok && c.opts.Now().Before(old.expires) {
+			continue
+		}
+		g.Go(func() error {
+			_, err := c.Dir(gctx, p)
+			var se *owclient.ServerError
+			switch {
+			case errors.As(err, &se):
+				entries[i].IsDir = false
+				c.mu.Lock()
+				c.structureFiles[p] = true
+				c.mu.Unlock()
+			case err != nil:
+				return fmt.Errorf("listing %s: %w", p, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// structurePath is the path under /structure of a location there, without
+// the views before it.
+func structurePath(loc location) string {
+	if loc.property == "" {
+		return "/structure"
+	}
+	return "/structure/" + loc.property
+}
+
+// structureProbes bounds the directories of one /structure listing probed
+// at once.
+const structureProbes = 8
+
+// Present reports whether owserver serves a device at path, which its
+// parent's listing does not show: an id whose device owserver lists by
+// its alias, or another spelling of a listed id. The answer is kept for
+// the directory lifetime, as a listing would be, so that a shell probing
+// a name again does not ask again. An error means owserver could not
+// say: the caller must not take it for absence.
+func (c *Cache) Present(ctx context.Context, path string) (bool, error) {
+	key := "p" + path
+	lifetime := c.opts.Lifetimes.Directory
+	if lifetime > 0 {
+		if v, ok := c.lookup(key, Directory); ok {
+			return v.(bool), nil
+		}
+	}
+	v, err := c.shared(ctx, key, lifetime, func(ctx context.Context) (any, error) {
+		c.counters.messages[msgPresence].Add(1)
+		return c.client.Present(ctx, path)
+	})
+	if err != nil {
+		return false, err
+	}
+	return v.(bool), nil
 }
 
 // parseListing turns owserver's full paths into names, sorted and without
@@ -355,10 +459,14 @@ func (c *Cache) probeDir(ctx context.Context, path string) bool {
 }
 
 // valueKey is the key of a value: the same device property seen through
-// /bus.0/ or /alarm/ is one value.
-func valueKey(path string, loc location) string {
+// /bus.0/, /alarm/, /uncached/, a hub's branch or any spelling of the
+// device's id is one value.
+func valueKey(loc location) string {
 	if loc.device != "" {
-		return "v/" + loc.device[strings.LastIndexByte(loc.device, '/')+1:] + "/" + loc.property
+		return "v/" + canonicalDevice(loc.device[strings.LastIndexByte(loc.device, '/')+1:]) + "/" + loc.property
+	}
+	if loc.hub != "" {
+		return "v/" + loc.hub + "/" + loc.top + "/" + loc.property
 	}
 	return "v/" + loc.top + "/" + loc.property
 }
@@ -379,7 +487,10 @@ func (c *Cache) Read(ctx context.Context, path string) ([]byte, error) {
 	// With a lifetime of 0 nothing is stored, but readers that arrive
 	// while a read is under way still share it.
 	lifetime := c.opts.Lifetimes.of(p.Class)
-	key := valueKey(path, loc)
+	key := valueKey(loc)
+	if loc.device != "" && loc.family == "" {
+		c.aliased.Store(true)
+	}
 	if lifetime > 0 {
 		if v, ok := c.lookup(key, p.Class); ok {
 			return v.([]byte), nil
@@ -432,17 +543,42 @@ func (c *Cache) WriteAt(ctx context.Context, path string, data []byte, offset in
 		c.Purge()
 	} else {
 		c.gen.Add(1)
-		c.lru.Remove(valueKey(path, loc))
+		c.lru.Remove(valueKey(loc))
+		if loc.device != "" && (loc.family == "" || c.aliased.Load()) {
+			c.dropAliased(loc)
+		}
 	}
 	return err
+}
+
+// dropAliased drops the property written at loc for every device named
+// by an alias, and for every device if loc names its device by an alias:
+// the cache cannot tell which id an alias stands for without asking, and
+// writes are rare enough to pay a pass over the keys.
+func (c *Cache) dropAliased(loc location) {
+	suffix := "/" + loc.property
+	for _, k := range c.lru.Keys() {
+		if !strings.HasPrefix(k, "v/") || !strings.HasSuffix(k, suffix) {
+			continue
+		}
+		dev := strings.TrimSuffix(k[2:], suffix)
+		if strings.Contains(dev, "/") {
+			continue // not a device's value
+		}
+		if loc.family == "" || !isDeviceName(dev) {
+			c.lru.Remove(k)
+		}
+	}
 }
 
 // Purge drops every cached listing, value and structure line.
 func (c *Cache) Purge() {
 	c.gen.Add(1)
 	c.lru.Purge()
+	c.aliased.Store(false)
 	c.mu.Lock()
 	c.structures = map[string]Property{}
+	c.structureFiles = map[string]bool{}
 	c.mu.Unlock()
 }
 
@@ -460,6 +596,9 @@ func (c *Cache) Property(ctx context.Context, path string) (Property, error) {
 			// owserver has lines for these too, under
 			// /structure/simultaneous: some are writable, some not.
 			return c.structure(ctx, "simultaneous", loc.property)
+		}
+		if strings.HasSuffix(loc.top, "/interface") && strings.HasPrefix(loc.property, "settings/") {
+			return Property{Class: Stable}, nil // the bus master's settings change when written
 		}
 		return Property{Class: topClass(loc.top)}, nil
 	}

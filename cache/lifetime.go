@@ -74,10 +74,15 @@ var specialDirs = map[string]bool{
 	"structure": true, "simultaneous": true, "alarm": true, "text": true, "json": true,
 }
 
-// isDeviceName reports whether s names a device directory in any of
-// owserver's six formats: family, 12 hex digits of id, optional CRC,
-// optional dots (10.67C6697351FF, 1067C6697351FF8D, 10.67C6697351FF.8D…).
-// Hand-written rather than a regexp: it runs on every read.
+// IsDeviceName reports whether name names a device directory in any of
+// the spellings owserver accepts: family, 12 hex digits of id, optional
+// CRC, optional dots, either case (10.67C6697351FF, 1067c6697351ff,
+// 10.67C6697351FF.8D…). owserver serves a device under every one of them,
+// whatever the listing shows, so the filesystem must answer them too.
+func IsDeviceName(name string) bool { return isDeviceName(name) }
+
+// isDeviceName is IsDeviceName. Hand-written rather than a regexp: it runs
+// on every read.
 func isDeviceName(s string) bool {
 	hex := func(n int) bool {
 		if len(s) < n {
@@ -111,45 +116,132 @@ func isDeviceName(s string) bool {
 	return hex(2) && s == ""
 }
 
+// canonicalDevice is the one spelling of a device name that keys its
+// values: family and id in upper case, without dot or CRC
+// ("28000028D70100" for 28.000028d70100 or 28.000028D70100.D5), so that a
+// write through one spelling drops what was cached under the others.
+// Aliases are kept as they are.
+func canonicalDevice(name string) string {
+	if !isDeviceName(name) {
+		return name
+	}
+	var b [14]byte
+	n := 0
+	for i := 0; i < len(name) && n < len(b); i++ {
+		c := name[i]
+		switch {
+		case c == '.':
+			continue
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 'A'
+		}
+		b[n] = c
+		n++
+	}
+	return string(b[:n])
+}
+
+// isBus reports whether s is a bus view, bus.0, bus.1…
+func isBus(s string) bool { return strings.HasPrefix(s, "bus.") }
+
+// isView reports whether s selects a view of the same devices (uncached,
+// bus.N, alarm) rather than naming something itself.
+func isView(s string) bool { return s == "uncached" || s == "alarm" || isBus(s) }
+
+// isBranch reports whether s is one of a DS2409 hub's branches, which list
+// the devices behind it.
+func isBranch(s string) bool { return s == "main" || s == "aux" }
+
+// HoldsDevices reports whether the directory at path lists devices: the
+// root, uncached/, bus.N/, alarm/ (and their combinations) and a hub's
+// main/ or aux/. A device name owserver accepts there need not be in the
+// listing: owserver lists an aliased device by its alias only, and lists
+// one spelling of each id.
+func HoldsDevices(path string) bool {
+	t := strings.Trim(path, "/")
+	if t == "" {
+		return true
+	}
+	afterDevice := false
+	for _, s := range strings.Split(t, "/") {
+		switch {
+		case afterDevice:
+			if !isBranch(s) {
+				return false
+			}
+			afterDevice = false
+		case isView(s):
+		case s == "" || specialDirs[s]:
+			return false
+		default: // a device, by id or alias
+			afterDevice = true
+		}
+	}
+	return !afterDevice
+}
+
 // location is what a path says about itself.
 type location struct {
 	uncached bool
-	device   string // the device directory's path, e.g. "/bus.0/10.67C6697351FF" or "/myalias"
+	device   string // the last device directory's path, e.g. "/bus.0/10.67C6697351FF" or "/1F.…/main/myalias"
 	family   string // from the device name; empty for an alias (ask the server)
 	property string // path below the device, e.g. "temperature" or "pages/page.1"
-	top      string // for non-device paths: settings, system, statistics, structure, simultaneous
+	top      string // for non-device paths: settings, system, statistics, structure, simultaneous, bus.0/interface…
+	hub      string // for non-device paths behind a hub: its canonical name and branch, "1F00001FE00500/main"
 }
 
 // locate splits an owserver path into its device and property parts.
 // Prefixes that select a view of the same devices (uncached, bus.N, alarm)
-// are skipped.
+// are skipped, and so are hubs: behind a DS2409's main/ or aux/ the next
+// name is a device (or a view, or simultaneous), so the device is the last
+// one in the path.
 func locate(path string) location {
 	var loc location
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	i := 0
-	for ; i < len(segs)-1; i++ {
-		s := segs[i]
-		if s == "uncached" {
-			loc.uncached = true
-		} else if !(strings.HasPrefix(s, "bus.") || s == "alarm") {
-			break
-		}
-	}
-	if i >= len(segs) {
+	t := strings.Trim(path, "/")
+	if t == "" {
 		return loc
 	}
-	first := segs[i]
-	if specialDirs[first] || strings.HasPrefix(first, "bus.") {
-		loc.top = first
+	segs := strings.Split(t, "/")
+	i := 0
+	branch := "" // the hub branch the device at i is behind
+	for {
+		// The last segment is the thing itself, even if it is a view.
+		for ; i < len(segs)-1 && isView(segs[i]); i++ {
+			if segs[i] == "uncached" {
+				loc.uncached = true
+			}
+		}
+		s := segs[i]
+		switch {
+		case specialDirs[s] || isBus(s):
+			loc.top = s
+		case s == "interface" && i > 0 && isBus(segs[i-1]):
+			// The bus master's own settings and statistics, one set per
+			// bus: not a device named "interface".
+			loc.top = segs[i-1] + "/interface"
+		}
+		if loc.top != "" {
+			if loc.device != "" {
+				loc.hub = canonicalDevice(loc.device[strings.LastIndexByte(loc.device, '/')+1:]) + "/" + branch
+				loc.device, loc.family = "", ""
+			}
+			loc.property = strings.Join(segs[i+1:], "/")
+			return loc
+		}
+		// A device, by id or alias.
+		loc.device = "/" + strings.Join(segs[:i+1], "/")
+		loc.family = ""
+		if isDeviceName(s) {
+			loc.family = strings.ToUpper(s[:2])
+		}
+		if i+2 < len(segs) && isBranch(segs[i+1]) {
+			branch = segs[i+1]
+			i += 2
+			continue
+		}
 		loc.property = strings.Join(segs[i+1:], "/")
 		return loc
 	}
-	loc.device = "/" + strings.Join(segs[:i+1], "/")
-	if isDeviceName(first) {
-		loc.family = strings.ToUpper(first[:2])
-	}
-	loc.property = strings.Join(segs[i+1:], "/")
-	return loc
 }
 
 // topClass is the class of values outside device directories, which have

@@ -7,6 +7,7 @@ const (
 	msgDir = iota
 	msgRead
 	msgWrite
+	msgPresence
 	msgKinds
 )
 
@@ -22,6 +23,9 @@ type Stats struct {
 	Misses [Directory + 1]uint64 // by Class; uncached reads are not counted
 	// Owserver messages sent, by kind. Reads include structure lines.
 	DirMessages, ReadMessages, WriteMessages uint64
+	// PresenceMessages asked whether a device name absent from a listing
+	// is one owserver serves (an id hidden by its alias, another spelling).
+	PresenceMessages uint64
 }
 
 // TotalHits sums Hits over the classes.
@@ -41,7 +45,9 @@ func (s Stats) TotalMisses() (n uint64) {
 }
 
 // Messages is the number of owserver messages sent.
-func (s Stats) Messages() uint64 { return s.DirMessages + s.ReadMessages + s.WriteMessages }
+func (s Stats) Messages() uint64 {
+	return s.DirMessages + s.ReadMessages + s.WriteMessages + s.PresenceMessages
+}
 
 // Stats returns the counters.
 func (c *Cache) Stats() Stats {
@@ -53,5 +59,6 @@ func (c *Cache) Stats() Stats {
 	s.DirMessages = c.counters.messages[msgDir].Load()
 	s.ReadMessages = c.counters.messages[msgRead].Load()
 	s.WriteMessages = c.counters.messages[msgWrite].Load()
+	s.PresenceMessages = c.counters.messages[msgPresence].Load()
 	return s
 }

@@ -73,15 +73,30 @@ func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	if errno != 0 {
 		return nil, errno
 	}
-	out := make([]fuse.DirEntry, len(es))
-	for i, e := range es {
+	// The kernel does not make up "." and ".." for FUSE: ls -a, and
+	// programs that expect them first, get them only from here.
+	out := make([]fuse.DirEntry, 0, len(es)+2)
+	out = append(out,
+		fuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR, Ino: d.StableAttr().Ino},
+		fuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR, Ino: d.parentIno()})
+	for _, e := range es {
 		mode := uint32(syscall.S_IFREG)
 		if e.IsDir {
 			mode = syscall.S_IFDIR
 		}
-		out[i] = fuse.DirEntry{Name: e.Name, Mode: mode, Ino: ino(childPath(d.path, e.Name))}
+		out = append(out, fuse.DirEntry{Name: e.Name, Mode: mode, Ino: ino(childPath(d.path, e.Name))})
 	}
 	return fs.NewListDirStream(out), 0
+}
+
+// parentIno is the inode number of the directory's parent, for "..": the
+// root's own for the root (the kernel shows the mountpoint's parent
+// instead anyway).
+func (d *dirNode) parentIno() uint64 {
+	if _, parent := d.Parent(); parent != nil {
+		return parent.StableAttr().Ino
+	}
+	return d.StableAttr().Ino
 }
 
 // Lookup - FUSE call. A name exists if the directory's listing has it; the
@@ -99,6 +114,17 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	isDir := found && es[i].IsDir
 	if !found && d.path == "/" && specialNames[name] {
 		found, isDir = true, true
+	}
+	if !found && cache.IsDeviceName(name) && cache.HoldsDevices(d.path) {
+		// owserver serves a device under its id when it lists it by its
+		// alias, and under every spelling of the id (lower case, no dot,
+		// with CRC) while it lists one: ask it. A server that cannot
+		// answer is EIO, never ENOENT.
+		present, err := d.fs.cache.Present(ctx, childPath(d.path, name))
+		if errno := d.fs.errno(ctx, "lookup", childPath(d.path, name), err); errno != 0 {
+			return nil, errno
+		}
+		found, isDir = present, present
 	}
 	if !found {
 		return nil, d.fs.fail(syscall.ENOENT)

@@ -126,9 +126,13 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		AttrTimeout:     &attr,
 		NegativeTimeout: &negative,
 		NullPermissions: true, // a mode of 0 (neither ro nor wo) stays 0
-		UID:             cfg.UID,
-		GID:             cfg.GID,
-		Logger:          quietLogger(log),
+		// go-fuse gives the root inode number 0, which stat, ls -i and
+		// find's loop detection take for "no inode"; ino() keeps 1 free
+		// for it.
+		RootStableAttr: &fs.StableAttr{Ino: 1},
+		UID:            cfg.UID,
+		GID:            cfg.GID,
+		Logger:         quietLogger(log),
 	})
 	if err != nil {
 		client.Close()
