@@ -510,7 +510,7 @@ func (c *Cache) Cached(path string) ([]byte, bool) {
 	if loc.uncached {
 		return nil, false
 	}
-	e, ok := c.lru.Peek(valueKey(path, loc))
+	e, ok := c.lru.Peek(valueKey(loc))
 	if !ok || !c.opts.Now().Before(e.expires) {
 		return nil, false
 	}
