@@ -120,6 +120,7 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 	if off < 0 || off > 1<<31-1 {
 		return 0, h.node.fs.fail(syscall.EINVAL)
 	}
+	h.node.grewTo(off + int64(len(data)))
 	h.written, h.truncated = true, false
 	if h.node.isBinary() {
 		if errno := h.node.commitAt(ctx, data, off); errno != 0 {

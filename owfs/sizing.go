@@ -69,3 +69,15 @@ func (p *propNode) width() uint64 {
 // unknownSize is the size of a value never seen and without a width, as
 // sysfs gives its files: nonzero, so that readers open it.
 const unknownSize = 4096
+
+// grewTo notes that a write up to end raised the kernel's size to end if
+// it was less (it does so for direct I/O writes too), so that correctSize
+// knows what to lower.
+func (p *propNode) grewTo(end int64) {
+	for {
+		told := p.told.Load()
+		if told < 0 || told >= end || p.told.CompareAndSwap(told, end) {
+			return
+		}
+	}
+}
