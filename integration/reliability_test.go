@@ -707,7 +707,7 @@ func TestReliabilityConcurrentWrites(t *testing.T) {
 				}
 				return strings.TrimSpace(r.stdout), nil
 			})
-		relCheckWrites(t, recs, initial, owreadTrimmed(t, addr, volatile))
+		relCheckWrites(t, recs, initial, owreadTrimmed(t, addr, volatile), false)
 		relCheckWriteMessages(t, metrics, sentBefore, writers*each)
 		if got := mustRun(t, "cat", f); strings.TrimSuffix(got, "\n") != owreadTrimmed(t, addr, volatile) {
 			t.Errorf("cat %s after the writers: %q, owserver has %q", volatile, got, owreadTrimmed(t, addr, volatile))
@@ -778,7 +778,7 @@ func TestReliabilityConcurrentWrites(t *testing.T) {
 		// owserver holds once every handle is released, which a last
 		// (written) value proves.
 		final := owreadRaw(t, addr, aliasPath)
-		relCheckWrites(t, recs, initial, final)
+		relCheckWrites(t, recs, initial, final, true)
 		relCheckWriteMessages(t, metrics, sentBefore, writers*each)
 		// The root lists the device under its final alias only.
 		ents, err := os.ReadDir(mnt)
@@ -848,7 +848,13 @@ func relConcurrentWrites(t *testing.T, writers, each int, value func(w, i int) s
 
 // relCheckWrites checks the records of relConcurrentWrites against the
 // rules of TestReliabilityConcurrentWrites.
-func relCheckWrites(t *testing.T, recs [][]relWriteRecord, initial, final string) {
+//
+// initialTransient says the server itself may show the initial value
+// while it replaces another (owserver does for an alias: with four
+// writers on one owclient it read back "" for 5 of 521 reads, no owfuse
+// involved); the exact count of MSG_WRITE, checked apart, is then what
+// proves that no write nobody made was sent.
+func relCheckWrites(t *testing.T, recs [][]relWriteRecord, initial, final string, initialTransient bool) {
 	t.Helper()
 	type origin struct {
 		writer, i int
@@ -876,7 +882,7 @@ func relCheckWrites(t *testing.T, recs [][]relWriteRecord, initial, final string
 			o, isWritten := written[r.readBack]
 			switch {
 			case r.readBack == initial && !isWritten:
-				if !firstDone.IsZero() && r.readStart.After(firstDone) {
+				if !initialTransient && !firstDone.IsZero() && r.readStart.After(firstDone) {
 					t.Errorf("writer %d read back the initial value %q after writing %q, when a write had succeeded before: a write nobody made (an empty value from a release?) put it back", r.writer, r.readBack, r.value)
 				}
 			case !isWritten:
