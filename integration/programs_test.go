@@ -84,6 +84,15 @@ func python(t *testing.T, mnt, program string) result {
 	return run(t, nil, "python3", "-c", "import os, sys, shutil\nM = "+fmt.Sprintf("%q", mnt)+"\n"+program)
 }
 
+// bashOrPython runs the Python program if there is one, else the script.
+func bashOrPython(t *testing.T, mnt, script, program string) result {
+	t.Helper()
+	if program != "" {
+		return python(t, mnt, program)
+	}
+	return bash(t, mnt, script)
+}
+
 func wantOK(t *testing.T, what string, r result) {
 	t.Helper()
 	if r.code != 0 || r.stderr != "" {
@@ -165,13 +174,7 @@ f.close()`, want: []string{"32", "33"}},
 	}
 	for _, tt := range tests {
 		relay.Reset()
-		var r result
-		if tt.python != "" {
-			r = python(t, mnt, tt.python)
-		} else {
-			r = bash(t, mnt, tt.script)
-		}
-		wantOK(t, tt.name, r)
+		wantOK(t, tt.name, bashOrPython(t, mnt, tt.script, tt.python))
 		wantWritten(t, tt.name, relay, volatile, tt.want...)
 		if got := owreadTrimmed(t, srv.Addr, volatile); got != tt.want[len(tt.want)-1] {
 			t.Errorf("%s: owserver has %q, want %q", tt.name, got, tt.want[len(tt.want)-1])
@@ -318,13 +321,7 @@ func TestProgramsEmptyValue(t *testing.T) {
 	} {
 		wantOK(t, "echo lounge > alias", bash(t, mnt, `echo lounge > "$M`+alias+`"`))
 		relay.Reset()
-		var r result
-		if tt.python != "" {
-			r = python(t, mnt, tt.python)
-		} else {
-			r = bash(t, mnt, tt.script)
-		}
-		wantOK(t, tt.name, r)
+		wantOK(t, tt.name, bashOrPython(t, mnt, tt.script, tt.python))
 		wantWritten(t, tt.name, relay, alias, "")
 		if got := owreadTrimmed(t, srv.Addr, alias); got != "" {
 			t.Errorf("%s: alias is %q, want it empty", tt.name, got)
