@@ -503,20 +503,25 @@ func (c *Cache) Read(ctx context.Context, path string) ([]byte, error) {
 	return v.([]byte), nil
 }
 
-// Cached returns the value at path if the cache holds it fresh, without
-// asking owserver; a guess at its length costs nothing this way.
-func (c *Cache) Cached(path string) ([]byte, bool) {
+// Cached returns the value at path and when it expires, if the cache
+// holds it fresh, without asking owserver; a guess at its length costs
+// nothing this way, and a reader that comes before it expires is served
+// this very value.
+func (c *Cache) Cached(path string) (v []byte, expires time.Time, ok bool) {
 	loc := locate(path)
 	if loc.uncached {
-		return nil, false
+		return nil, time.Time{}, false
 	}
 	e, ok := c.lru.Peek(valueKey(loc))
 	if !ok || !c.opts.Now().Before(e.expires) {
-		return nil, false
+		return nil, time.Time{}, false
 	}
-	v, ok := e.value.([]byte)
-	return v, ok
+	v, ok = e.value.([]byte)
+	return v, e.expires, ok
 }
+
+// Now is the cache's clock.
+func (c *Cache) Now() time.Time { return c.opts.Now() }
 
 func (c *Cache) fetchValue(ctx context.Context, path string) ([]byte, error) {
 	c.counters.messages[msgRead].Add(1)

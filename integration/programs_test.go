@@ -472,7 +472,7 @@ func copyToSocket(t *testing.T, path string) string {
 // value, of varying length; copies are whole values or fail loudly.
 func TestProgramsCopiesOfChangingValues(t *testing.T) {
 	t.Parallel()
-	owtest.Require(t, "busybox", "tar")
+	owtest.Require(t, "busybox", "tar", "python3")
 	requireFUSE(t)
 	srv := owtest.StartOwserver(t, "--fake", "10,28")
 	mnt := mountOrFatal(t, srv.Addr, "-o", "volatile_ttl=0")
@@ -487,16 +487,34 @@ func TestProgramsCopiesOfChangingValues(t *testing.T) {
 	for i := range 30 {
 		whole(fmt.Sprintf("busybox cat #%d", i), mustRun(t, "busybox", "cat", f))
 	}
-	for i := range 10 {
-		tmp := t.TempDir()
-		r := run(t, nil, "tar", "-cf", filepath.Join(tmp, "x.tar"), "-C", filepath.Join(mnt, fake10), "temperature")
-		if r.code != 0 {
-			if r.stderr == "" {
-				t.Errorf("tar #%d failed without a word", i)
+	// GNU tar asks for the size again after open; busybox tar and Python's
+	// tarfile copy as many bytes as lstat said before it. A cat first
+	// leaves a size behind for them to trust.
+	archivers := map[string][]string{
+		"tar":            {"tar", "-cf", "ARCHIVE", "-C", filepath.Join(mnt, fake10), "temperature"},
+		"busybox tar":    {"busybox", "tar", "-cf", "ARCHIVE", "-C", filepath.Join(mnt, fake10), "temperature"},
+		"Python tarfile": {"python3", "-c", "import tarfile, sys\nwith tarfile.open(sys.argv[1], 'w') as t: t.add(sys.argv[2], 'temperature')", "ARCHIVE", f},
+	}
+	for name, argv := range archivers {
+		loud := 0
+		for i := range 15 {
+			mustRun(t, "cat", f)
+			tarball := filepath.Join(t.TempDir(), "x.tar")
+			args := append([]string(nil), argv[1:]...)
+			for j := range args {
+				args[j] = strings.ReplaceAll(args[j], "ARCHIVE", tarball)
 			}
-			continue // loud: fine
+			r := run(t, nil, argv[0], args...)
+			if r.code != 0 {
+				if r.stderr == "" {
+					t.Errorf("%s #%d failed without a word", name, i)
+				}
+				loud++
+				continue // loud: fine
+			}
+			whole(fmt.Sprintf("%s #%d", name, i), mustRun(t, "tar", "-xOf", tarball))
 		}
-		whole(fmt.Sprintf("tar #%d", i), mustRun(t, "tar", "-xOf", filepath.Join(tmp, "x.tar")))
+		t.Logf("FIGURE %s of a changing value: %d of 15 failed loudly, the rest whole", name, loud)
 	}
 }
 

@@ -150,7 +150,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		child = newPropNode(d.fs, path, prop)
 		in = d.NewInode(ctx, child, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino(path)})
 	}
-	child.fillAttr(&out.Attr, nil)
+	out.SetAttrTimeout(child.fillAttr(&out.Attr, nil))
 	return in, 0
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -88,15 +89,18 @@ func (p *propNode) mode() uint32 {
 // the size says, but sendfile, copy_file_range, mmap and programs that
 // trust st_size (tar, rsync) stop at it; see size.
 func (p *propNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	p.fillAttr(&out.Attr, f)
+	out.SetTimeout(p.fillAttr(&out.Attr, f))
 	return 0
 }
 
-// fillAttr fills a file's attributes and remembers the size given.
-func (p *propNode) fillAttr(out *fuse.Attr, f fs.FileHandle) {
+// fillAttr fills a file's attributes, remembers the size given and
+// returns how long the kernel may keep them.
+func (p *propNode) fillAttr(out *fuse.Attr, f fs.FileHandle) time.Duration {
 	p.fs.fillAttr(out, p.mode(), p.path)
-	out.Size = p.size(f)
-	p.told.Store(int64(out.Size))
+	size, keep := p.size(f)
+	out.Size = size
+	p.told.Store(int64(size))
+	return keep
 }
 
 // correctSize tells the kernel the length of a value a handle is about to
@@ -111,7 +115,7 @@ func (p *propNode) fillAttr(out *fuse.Attr, f fs.FileHandle) {
 func (p *propNode) correctSize(v []byte) {
 	n := int64(len(v))
 	p.last.Store(n)
-	if p.fs.opts.sizing != sizeGuess {
+	if s := p.fs.opts.sizing; s != sizeGuess && s != sizeLast {
 		return
 	}
 	told := p.told.Load()
@@ -322,6 +326,7 @@ func (p *propNode) commitAt(ctx context.Context, data []byte, offset int64) sysc
 	// Not canceled by an interrupt: the write may have reached owserver.
 	ctx = context.WithoutCancel(ctx)
 	err := p.fs.cache.WriteAt(ctx, p.path, data, int(offset))
+	p.last.Store(-1) // whatever owserver made of it
 	if err == nil {
 		go p.invalidate(data)
 	}

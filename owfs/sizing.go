@@ -1,6 +1,12 @@
 package owfs
 
-import "github.com/hanwen/go-fuse/v2/fs"
+import (
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+
+	"github.com/owfuse/owfuse/cache"
+)
 
 // sizeScheme is how files report their size. The mount uses sizeGuess; the
 // others are the candidates it was chosen over, kept so that a test can
@@ -13,41 +19,70 @@ const (
 	sizeWidth                        // the structure line's width, a page without one
 	sizeCachedOnly                   // the cached value's length, else 0
 	sizePage                         // a page: short page-cache reads lower it
+	sizeLast                         // the last value's length (a first try of this issue)
 )
 
-// size is the best guess of the value's length that costs no bus read:
-// that of the value an open handle serves, else of the value the cache
-// holds, else of the last value served, else the structure line's width
-// (an upper bound for text, the exact size of a memory page), else a page.
-// It is 0 only for a value known to be empty: tar and others do not even
-// open an empty file. A guess that proves wrong at open is corrected there
-// (see correctSize).
-func (p *propNode) size(f fs.FileHandle) uint64 {
+// size is the best guess of the value's length that costs no bus read,
+// and how long the kernel may keep it. The kernel hands the size to
+// programs that copy as many bytes as stat says without asking again
+// after open (busybox tar and cpio, Python's tarfile), so a size below
+// the length of the value the next open serves would make them copy it
+// short, silently. Hence:
+//   - an open handle's value: exact, for as long as the cache would serve
+//     that value (an fstat after open sees it);
+//   - a value the cache holds: exact, for as long as the cache holds it,
+//     since an open before then is served that very value;
+//   - a fixed value (ids, family, type) seen before: exact, it never
+//     changes (an alias is "fixed" too, but can be written);
+//   - else an upper bound: the structure line's width, or a page. A
+//     program that trusts it then fails loudly ("short read"), while one
+//     that asks again after open (GNU tar, rsync, cp, wc) gets the exact
+//     length, which Open tells the kernel (see correctSize).
+//
+// It is 0 only for a value known to be empty: tar does not even open an
+// empty file.
+func (p *propNode) size(f fs.FileHandle) (uint64, time.Duration) {
+	keep := p.fs.cache.Lifetimes().Directory // the kernel's default
 	switch p.fs.opts.sizing {
 	case sizeZero:
-		return 0
+		return 0, keep
 	case sizePage:
-		return unknownSize
+		return unknownSize, keep
 	case sizeCachedOnly:
-		if v, ok := p.fs.cache.Cached(p.path); ok {
-			return uint64(len(p.present(v)))
+		if v, _, ok := p.fs.cache.Cached(p.path); ok {
+			return uint64(len(p.present(v))), keep
 		}
-		return 0
+		return 0, keep
 	case sizeWidth:
-		return p.width()
+		return p.width(), keep
+	case sizeLast:
+		if n := p.last.Load(); n > 0 {
+			return uint64(n), keep
+		}
+		if v, _, ok := p.fs.cache.Cached(p.path); ok {
+			return uint64(len(p.present(v))), keep
+		}
+		return p.width(), keep
+	}
+	v, expires, cached := p.fs.cache.Cached(p.path)
+	until := func() time.Duration {
+		return max(min(expires.Sub(p.fs.cache.Now()), keep), time.Nanosecond) // 0 would mean the default
 	}
 	if h, ok := f.(*handle); ok && h.node == p {
 		if n := h.size(); n >= 0 {
-			return uint64(n)
+			if cached && int64(len(p.present(v))) == n {
+				return uint64(n), until()
+			}
+			return uint64(n), time.Nanosecond
 		}
 	}
-	if v, ok := p.fs.cache.Cached(p.path); ok {
-		return uint64(len(p.present(v)))
+	if cached {
+		return uint64(len(p.present(v))), until()
 	}
-	if n := p.last.Load(); n > 0 {
-		return uint64(n)
+	if n := p.last.Load(); n >= 0 && p.prop.Class == cache.Fixed && !p.writable() {
+		return uint64(n), keep
 	}
-	return p.width()
+	return p.width(), keep
 }
 
 // width is the structure line's width, as the file's size: an upper bound

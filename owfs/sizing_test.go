@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/owfuse/owfuse/cache"
 	"github.com/owfuse/owfuse/owclient/owtest"
 )
 
@@ -54,6 +55,20 @@ var copiers = []copier{
 	{"tar", func(t *testing.T, src string) ([]byte, error) {
 		tarball := filepath.Join(t.TempDir(), "x.tar")
 		if _, err := runProgram("tar", "-cf", tarball, "-C", filepath.Dir(src), filepath.Base(src)); err != nil {
+			return nil, err
+		}
+		return runProgram("tar", "-xOf", tarball)
+	}},
+	{"busybox tar", func(t *testing.T, src string) ([]byte, error) {
+		tarball := filepath.Join(t.TempDir(), "x.tar")
+		if _, err := runProgram("busybox", "tar", "-cf", tarball, "-C", filepath.Dir(src), filepath.Base(src)); err != nil {
+			return nil, err
+		}
+		return runProgram("tar", "-xOf", tarball)
+	}},
+	{"Python tarfile", func(t *testing.T, src string) ([]byte, error) {
+		tarball := filepath.Join(t.TempDir(), "x.tar")
+		if _, err := runProgram("python3", "-c", "import tarfile, sys\nwith tarfile.open(sys.argv[1], 'w') as t: t.add(sys.argv[2], 'v')", tarball, src); err != nil {
 			return nil, err
 		}
 		return runProgram("tar", "-xOf", tarball)
@@ -104,13 +119,16 @@ func judge(c copier, got []byte, err error, value []byte) string {
 }
 
 // TestSizeSchemes measures each way of reporting a file's size against the
-// programs that trust it (sendfile in busybox cat and Python's shutil, tar,
-// rsync, wc -c, hexdump -s), on a cold mount and again warm, and prints
-// the table the README quotes. The chosen scheme must be exact everywhere;
-// size 0, the old scheme, must show the empty copies it made, or this
-// test could not see them.
+// programs that trust it (sendfile in busybox cat and Python's shutil,
+// GNU and busybox tar, Python's tarfile, rsync, wc -c, hexdump -s): on a
+// cold mount, again warm, and after the value grew behind the mount's
+// back (another client wrote a longer one; a mount with stable_ttl=0 sees
+// it). It prints the table the README quotes. The chosen scheme must
+// never be wrong (exact, or a loud failure); size 0, the old scheme, and
+// the last value's length, a first try, must show the wrong copies they
+// make, or this test could not see them.
 func TestSizeSchemes(t *testing.T) {
-	owtest.Require(t, "busybox", "python3", "tar", "rsync", "hexdump")
+	owtest.Require(t, "busybox", "python3", "tar", "rsync", "hexdump", "owwrite")
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		if owtest.InCI() {
 			t.Fatal("/dev/fuse is missing (CI=true: this fails the run)")
@@ -118,30 +136,50 @@ func TestSizeSchemes(t *testing.T) {
 		t.Skip("no /dev/fuse")
 	}
 	srv := owtest.StartOwserver(t, "--tester", "10,28")
-	// A width longer than the value, a value without a width, a value of
-	// the width's length.
+	// A width longer than the value, a value without a width, a value
+	// shorter than its width.
 	files := []string{"10.000010EF0000/type", "settings/timeout/volatile", "28.000028D70100/temperature"}
+	const grows = "/settings/timeout/ftp" // a setting another client changes
 	schemes := []struct {
 		name string
 		s    sizeScheme
 	}{
-		{"best guess, corrected at open (chosen)", sizeGuess},
-		{"0", sizeZero},
-		{"structure width", sizeWidth},
+		{"**guess, corrected at open, kept while cached (chosen)**", sizeGuess},
+		{"0 (owfuse before; /proc)", sizeZero},
+		{"structure width (like OWFS's `owfs`)", sizeWidth},
 		{"cached value's length, else 0", sizeCachedOnly},
 		{"4096, short page-cache reads", sizePage},
+		{"last value's length, corrected at open", sizeLast},
+	}
+	mount := func(sc sizeScheme, stableTTL time.Duration) *Mounted {
+		cfg := DefaultConfig()
+		cfg.sizing = sc
+		cfg.Lifetimes.Stable = stableTTL
+		m, err := Mount(context.Background(), srv.Addr, t.TempDir(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	unmount := func(m *Mounted) {
+		if lazy, err := m.Unmount(); err != nil || lazy {
+			t.Fatalf("unmount: lazy %v, %v", lazy, err)
+		}
 	}
 	table := map[sizeScheme]map[string]string{}
 	for _, sc := range schemes {
 		table[sc.s] = map[string]string{}
 		for _, c := range copiers {
 			verdict := exact
-			cfg := DefaultConfig()
-			cfg.sizing = sc.s
-			m, err := Mount(context.Background(), srv.Addr, t.TempDir(), cfg)
-			if err != nil {
-				t.Fatal(err)
+			note := func(what string, got []byte, err error, value []byte) {
+				if v := judge(c, got, err, value); v == wrong || (v == loud && verdict == exact) {
+					if v != verdict {
+						t.Logf("size %s, %s %s: %s (got %q, err %v, value %q)", sc.name, c.name, what, v, got, err, value)
+					}
+					verdict = v
+				}
 			}
+			m := mount(sc.s, cache.DefaultLifetimes().Stable)
 			for _, f := range append(files, files...) { // cold, then warm
 				src := filepath.Join(m.Dir, f)
 				got, err := c.copy(t, src)
@@ -149,16 +187,28 @@ func TestSizeSchemes(t *testing.T) {
 				if rerr != nil {
 					t.Fatal(rerr)
 				}
-				if v := judge(c, got, err, value); v == wrong || (v == loud && verdict == exact) {
-					if v != verdict {
-						t.Logf("size %s, %s %s: %s (got %q, err %v, value %q)", sc.name, c.name, f, v, got, err, value)
-					}
-					verdict = v
-				}
+				note(f, got, err, value)
 			}
-			if lazy, err := m.Unmount(); err != nil || lazy {
-				t.Fatalf("unmount: lazy %v, %v", lazy, err)
+			unmount(m)
+
+			m = mount(sc.s, 0)
+			src := filepath.Join(m.Dir, grows)
+			if _, err := runProgram("owwrite", "-s", srv.Addr, grows, "7"); err != nil {
+				t.Fatal(err)
 			}
+			if _, err := os.ReadFile(src); err != nil { // the mount sees 7
+				t.Fatal(err)
+			}
+			if _, err := runProgram("owwrite", "-s", srv.Addr, grows, "123456789"); err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.copy(t, src)
+			value, rerr := os.ReadFile(src)
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			note("after the value grew", got, err, value)
+			unmount(m)
 			table[sc.s][c.name] = verdict
 		}
 	}
@@ -175,13 +225,21 @@ func TestSizeSchemes(t *testing.T) {
 		}
 		b.WriteString("\n")
 	}
-	t.Logf("FIGURE size schemes against programs (cold and warm mounts of --tester):\n%s", b.String())
+	t.Logf("FIGURE size schemes against programs (cold, warm, and after the value grew):\n%s", b.String())
 	for _, c := range copiers {
-		if v := table[sizeGuess][c.name]; v != exact {
-			t.Errorf("chosen scheme: %s is %s, want exact", c.name, v)
+		if v := table[sizeGuess][c.name]; v == wrong {
+			t.Errorf("chosen scheme: %s is %s", c.name, v)
+		}
+	}
+	for _, c := range []string{"cat", "busybox cat", "shutil.copyfile", "tar", "rsync", "wc -c", "hexdump -s 1"} {
+		if v := table[sizeGuess][c]; v != exact {
+			t.Errorf("chosen scheme: %s is %s, want exact (it asks again after open, or does not trust the size)", c, v)
 		}
 	}
 	if table[sizeZero]["busybox cat"] != wrong || table[sizeZero]["tar"] != wrong {
 		t.Errorf("size 0 should copy nothing with busybox cat and tar (it did before this scheme): %v", table[sizeZero])
+	}
+	if table[sizeLast]["busybox tar"] != wrong {
+		t.Errorf("the last value's length should make busybox tar copy a grown value short: %v", table[sizeLast])
 	}
 }
