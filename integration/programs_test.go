@@ -127,6 +127,24 @@ os.write(fd, b"\x00\n\xff")
 os.close(fd)`))
 	wantWritten(t, "chunks ending in a newline", relay, page, "ab\n", "\x00\n\xff@3")
 
+	// A page holds 32 bytes: owserver takes what fits and says so, and
+	// the writer learns where the memory ends.
+	r = python(t, mnt, `
+fd = os.open(M + "`+page+`", os.O_WRONLY)
+print(os.pwrite(fd, b"A" * 10, 28))
+try:
+    os.pwrite(fd, b"B", 32)
+except OSError as e:
+    print(e.strerror)`)
+	if r.code != 0 || r.stdout != "4\nFile too large\n" {
+		t.Errorf("pwrite of 10 bytes at 28, then 1 at 32: exit %d, %q %q; want 4 written, then File too large", r.code, r.stdout, r.stderr)
+	}
+	big := filepath.Join(t.TempDir(), "40")
+	if err := os.WriteFile(big, bytes.Repeat([]byte{0xa5}, 40), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wantRefused(t, "cp of 40 bytes onto a 32-byte page", run(t, nil, "cp", big, filepath.Join(mnt, page)), "File too large")
+
 	relay.Reset()
 	r = bash(t, mnt, `printf '\001\002' | dd of="$M`+tester23+`/memory" bs=2 seek=60 conv=notrunc status=none`)
 	wantOK(t, "dd to memory at 120", r)
@@ -327,6 +345,9 @@ func TestProgramsEmptyValue(t *testing.T) {
 			t.Errorf("%s: alias is %q, want it empty", tt.name, got)
 		}
 	}
+	// owserver keeps 256 characters of an alias: a longer one is cut, and
+	// the writer hears of it.
+	wantRefused(t, "echo of 300 characters > alias", bash(t, mnt, `echo `+strings.Repeat("x", 300)+` > "$M`+alias+`"`), "File too large")
 	// A temperature cannot be empty: close(2) says so, nothing is sent.
 	relay.Reset()
 	r := python(t, mnt, `open(M + "`+tester10+`/temphigh", "w").close()`)

@@ -428,13 +428,19 @@ func (c *Client) Write(ctx context.Context, path string, data []byte) error {
 }
 
 // WriteAt writes data at a byte offset into the value at path, as for
-// memory pages.
+// memory pages. If owserver takes fewer bytes than data holds (a page ends
+// first, or an alias is cut to its longest), the error is a
+// *PartialWriteError saying how many it took.
 func (c *Client) WriteAt(ctx context.Context, path string, data []byte, offset int) error {
 	if offset < 0 || offset > 1<<31-1 || len(data) > MaxServerPayload {
 		return &OpError{Op: "write", Path: path, Addr: c.cfg.addr,
 			Err: fmt.Errorf("offset %d or length %d out of range", offset, len(data))}
 	}
-	_, err := c.do(ctx, "write", MsgWrite, c.flags, path, data, int32(len(data)), int32(offset))
+	rep, err := c.do(ctx, "write", MsgWrite, c.flags, path, data, int32(len(data)), int32(offset))
+	if err == nil && rep.hdr.Size >= 0 && int(rep.hdr.Size) < len(data) {
+		// owserver says how many bytes it took in the reply's size.
+		return &PartialWriteError{Path: path, Written: int(rep.hdr.Size), Sent: len(data)}
+	}
 	return err
 }
 

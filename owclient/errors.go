@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"syscall"
 )
@@ -113,6 +114,22 @@ func (e *ServerError) Is(target error) bool {
 	}
 	return errno.Is(target)
 }
+
+// PartialWriteError is owserver's answer that it took only the first
+// Written of the Sent bytes of a write: a memory page ends before the data
+// does (nothing at all past its end), or an alias is longer than owserver
+// keeps. The bytes it took are written.
+type PartialWriteError struct {
+	Path          string
+	Written, Sent int
+}
+
+func (e *PartialWriteError) Error() string {
+	return fmt.Sprintf("owclient: write %s: owserver took %d of %d bytes", e.Path, e.Written, e.Sent)
+}
+
+// Unwrap makes errors.Is(err, io.ErrShortWrite) true.
+func (e *PartialWriteError) Unwrap() error { return io.ErrShortWrite }
 
 // IsTimeout reports whether err is or wraps a timeout.
 func IsTimeout(err error) bool { return errors.Is(err, ErrTimeout) }

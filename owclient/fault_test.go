@@ -464,3 +464,30 @@ func itoa(n int) string {
 		}
 	}
 }
+
+// A WRITE that owserver took only part of (its reply's size says how
+// much) is a PartialWriteError, never a silent success.
+func TestPartialWrite(t *testing.T) {
+	srv := owtest.NewFakeServer(t, func(c *owtest.FakeConn) {
+		for {
+			req, err := c.ReadRequest()
+			if err != nil {
+				return
+			}
+			h := owclient.ReplyHeader{Flags: req.Flags, Size: min(req.Size, 4)}
+			if err := c.WriteFrame(h, nil); err != nil || req.Flags&owclient.FlagPersistence == 0 {
+				return
+			}
+		}
+	})
+	c := newClient(t, srv.Addr, owclient.Options{})
+	ctx := context.Background()
+	if err := c.WriteAt(ctx, "/23.000023DC0300/pages/page.1", []byte("abcd"), 28); err != nil {
+		t.Errorf("4 bytes taken of 4: %v", err)
+	}
+	err := c.WriteAt(ctx, "/23.000023DC0300/pages/page.1", []byte("abcdefgh"), 28)
+	var pe *owclient.PartialWriteError
+	if !errors.As(err, &pe) || pe.Written != 4 || pe.Sent != 8 || !errors.Is(err, io.ErrShortWrite) {
+		t.Errorf("4 bytes taken of 8: %v, want a PartialWriteError of 4 of 8", err)
+	}
+}

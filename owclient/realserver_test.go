@@ -187,3 +187,21 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// owserver takes what fits in a memory page, and says how much.
+func TestRealServerPartialWrite(t *testing.T) {
+	srv := owtest.StartOwserver(t, "--tester", "23")
+	c := newClient(t, srv.Addr, owclient.Options{})
+	ctx := context.Background()
+	const page = "/23.000023DC0000/pages/page.1"
+	for _, tt := range []struct{ off, sent, written int }{{0, 40, 32}, {30, 4, 2}, {32, 4, 0}} {
+		err := c.WriteAt(ctx, page, make([]byte, tt.sent), tt.off)
+		var pe *owclient.PartialWriteError
+		if !errors.As(err, &pe) || pe.Written != tt.written || pe.Sent != tt.sent {
+			t.Errorf("%d bytes at %d: %v, want owserver to take %d", tt.sent, tt.off, err, tt.written)
+		}
+	}
+	if err := c.WriteAt(ctx, page, make([]byte, 4), 28); err != nil {
+		t.Errorf("4 bytes at 28: %v", err)
+	}
+}

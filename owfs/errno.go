@@ -20,7 +20,12 @@ func (f *FS) errno(ctx context.Context, op, path string, err error) syscall.Errn
 		return 0
 	}
 	var se *owclient.ServerError
+	var pe *owclient.PartialWriteError
 	switch {
+	case errors.As(err, &pe):
+		// A value longer than owserver keeps, or data past a page's end.
+		f.log.Debug("owserver took part of a write", "op", op, "path", path, "err", err)
+		return f.fail(syscall.EFBIG)
 	case errors.As(err, &se):
 		e := se.Errno()
 		f.log.Debug("owserver refused", "op", op, "path", path, "errno", e, "err", err)

@@ -123,11 +123,11 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 	h.node.grewTo(off + int64(len(data)))
 	h.written, h.truncated = true, false
 	if h.node.isBinary() {
-		if errno := h.node.commitAt(ctx, data, off); errno != 0 {
-			return 0, errno
-		}
+		// A short count past a page's end: the writer learns where the
+		// memory ends (cp then fails with "File too large").
+		n, errno := h.node.commitPart(ctx, data, off)
 		h.loaded = false
-		return uint32(len(data)), 0
+		return uint32(n), errno
 	}
 	if off != h.next {
 		h.pending, h.sentLen, h.held = h.pending[:0], -1, false

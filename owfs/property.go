@@ -3,6 +3,7 @@ package owfs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -321,16 +322,35 @@ func (p *propNode) commit(ctx context.Context, value []byte) syscall.Errno {
 	return p.commitAt(ctx, value, 0)
 }
 
-// commitAt writes data at offset, exactly as given.
+// commitAt writes data at offset, exactly as given, all of it: a value
+// owserver cut short (an alias longer than it keeps) is EFBIG.
 func (p *propNode) commitAt(ctx context.Context, data []byte, offset int64) syscall.Errno {
+	n, errno := p.commitPart(ctx, data, offset)
+	if errno == 0 && n < len(data) {
+		p.fs.log.Debug("owserver cut a value short", "path", p.path, "took", n, "sent", len(data))
+		return p.fs.fail(syscall.EFBIG)
+	}
+	return errno
+}
+
+// commitPart writes data at offset and returns how many bytes owserver
+// took: fewer than all of them when a memory page ends first, with no
+// error unless it took none.
+func (p *propNode) commitPart(ctx context.Context, data []byte, offset int64) (int, syscall.Errno) {
 	// Not canceled by an interrupt: the write may have reached owserver.
 	ctx = context.WithoutCancel(ctx)
 	err := p.fs.cache.WriteAt(ctx, p.path, data, int(offset))
 	p.last.Store(-1) // whatever owserver made of it
+	var pe *owclient.PartialWriteError
+	if errors.As(err, &pe) && pe.Written > 0 {
+		go p.invalidate(data)
+		return pe.Written, 0
+	}
 	if err == nil {
 		go p.invalidate(data)
+		return len(data), 0
 	}
-	return p.fs.errno(ctx, "write", p.path, err)
+	return 0, p.fs.errno(ctx, "write", p.path, err)
 }
 
 // invalidate drops the kernel's copies of what a write changed. It runs

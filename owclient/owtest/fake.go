@@ -142,10 +142,14 @@ func (c *FakeConn) Keepalive() error {
 }
 
 // Reply answers req the way owserver does: ret, data as the payload, the
-// request's flags echoed, and persistence granted if asked for. It reports
-// whether the connection stays open.
+// request's flags echoed, a successful WRITE's size as taken whole, and
+// persistence granted if asked for. It reports whether the connection
+// stays open.
 func (c *FakeConn) Reply(req Request, ret int32, data []byte) (bool, error) {
 	h := owclient.ReplyHeader{Payload: int32(len(data)), Ret: ret, Flags: req.Flags, Size: int32(len(data)), Offset: req.Offset}
+	if req.Type == owclient.MsgWrite && ret >= 0 {
+		h.Size = req.Size // owserver: how many bytes it took
+	}
 	return req.Flags&owclient.FlagPersistence != 0, c.WriteFrame(h, data)
 }
 
