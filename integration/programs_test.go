@@ -423,11 +423,14 @@ func TestProgramsCopiesCarryValue(t *testing.T) {
 			check(fmt.Sprintf("tar round %d:", round), p, string(b))
 		}
 		wantOK(t, "rsync -a", run(t, nil, "rsync", "-a", filepath.Join(mnt, tester28)+"/", filepath.Join(tmp, "r")))
-		b, err := os.ReadFile(filepath.Join(tmp, "r", "temperature"))
-		if err != nil {
-			t.Fatal(err)
+		wantOK(t, "shutil.copytree", python(t, mnt, fmt.Sprintf("shutil.copytree(%q, %q)", filepath.Join(mnt, tester28), filepath.Join(tmp, "ct"))))
+		for _, dir := range []string{"r", "ct"} {
+			b, err := os.ReadFile(filepath.Join(tmp, dir, "temperature"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(fmt.Sprintf("%s round %d:", dir, round), tester28+"/temperature", string(b))
 		}
-		check(fmt.Sprintf("rsync -a round %d:", round), tester28+"/temperature", string(b))
 
 		for _, p := range files {
 			f := filepath.Join(mnt, p)
@@ -448,6 +451,17 @@ while os.sendfile(1, fd, None, 1 << 20) > 0:
 			}
 			check("os.sendfile", p, r.stdout)
 			check("io.Copy to a socket", p, copyToSocket(t, f))
+			if want[p] != "" { // mmap of nothing is EINVAL
+				r = python(t, mnt, fmt.Sprintf(`
+import mmap
+with open(%q, "rb") as f:
+    m = mmap.mmap(f.fileno(), 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
+    sys.stdout.buffer.write(m[:])`, f))
+				if r.code != 0 {
+					t.Errorf("private mmap of %s: exit %d, %s", p, r.code, r.stderr)
+				}
+				check("private mmap", p, r.stdout)
+			}
 		}
 	}
 }
