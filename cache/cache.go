@@ -58,6 +58,9 @@ type Property struct {
 	Structure owclient.Structure
 	Known     bool
 	Class     Class
+	// InDevice says the path lies in a device directory, not in one of
+	// owserver's own (settings, statistics, bus.N/interface, …).
+	InDevice bool
 }
 
 // Cache answers listings, values and structure lines for one owserver
@@ -612,7 +615,7 @@ func (c *Cache) Property(ctx context.Context, path string) (Property, error) {
 	}
 	if loc.property == "family" {
 		// Known without asking, and needed to ask about aliased devices.
-		return Property{Structure: familyStructure, Known: true, Class: Fixed}, nil
+		return Property{Structure: familyStructure, Known: true, Class: Fixed, InDevice: true}, nil
 	}
 	family := loc.family
 	if family == "" {
@@ -623,7 +626,9 @@ func (c *Cache) Property(ctx context.Context, path string) (Property, error) {
 		}
 		family = strings.TrimSpace(string(b))
 	}
-	return c.structure(ctx, family, loc.property)
+	p, err := c.structure(ctx, family, loc.property)
+	p.InDevice = true
+	return p, err
 }
 
 // structure returns what /structure/FAMILY/PROPERTY says, fetched once.

@@ -123,6 +123,12 @@ func TestNamesBusInterface(t *testing.T) {
 	}
 	wantCat(t, owreadTrimmed(t, srv.Addr, "/bus.0/interface/settings/name"),
 		filepath.Join(mnt, "bus.0/interface/settings/name"), filepath.Join(mnt, "uncached/bus.0/interface/settings/name"))
+	// The bus master's settings can be written, its statistics not.
+	for p, mode := range map[string]string{"bus.0/interface/settings/name": "644", "bus.0/interface/statistics/bus_time": "444"} {
+		if got := strings.TrimSpace(mustRun(t, "stat", "-c", "%a", filepath.Join(mnt, p))); got != mode {
+			t.Errorf("mode of %s: %s, want %s", p, got, mode)
+		}
+	}
 }
 
 // Devices behind a DS2409 hub get their structure lines: modes and

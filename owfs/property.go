@@ -65,14 +65,7 @@ func (p *propNode) writable() bool {
 		return p.prop.Structure.Writable()
 	}
 	// Settings, and device properties without a structure line.
-	return p.prop.Class == cache.Stable || (p.prop.Class == cache.Volatile && isDeviceProperty(p.path))
-}
-
-// isDeviceProperty reports whether path lies in a device directory rather
-// than under system or statistics.
-func isDeviceProperty(path string) bool {
-	first := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 2)[0]
-	return !specialNames[first] || first == "uncached" || first == "alarm"
+	return p.prop.Class == cache.Stable || (p.prop.Class == cache.Volatile && p.prop.InDevice)
 }
 
 func (p *propNode) mode() uint32 {
