@@ -97,12 +97,75 @@ func (e *ServerError) Error() string {
 
 // Errno returns the system error number Code stands for. owserver answers
 // -1 (EPERM in errno terms) whenever a path does not parse or names no
-// device, so 1 maps to ENOENT.
+// device, so 1 maps to ENOENT. Codes OWFS calls "legacy" in its table
+// (/settings/return_codes) are errno values and map to themselves; its own
+// codes collide with unrelated errnos (29 would be ESPIPE, 38 ENOSYS) and
+// map to the errno nearest their meaning; a code OWFS does not define, or
+// one out of range, is EIO.
 func (e *ServerError) Errno() syscall.Errno {
-	if e.Code == 1 {
-		return syscall.ENOENT
+	if errno, ok := owfsCodes[e.Code]; ok {
+		return errno
 	}
-	return syscall.Errno(e.Code)
+	if legacyCodes[e.Code] {
+		return syscall.Errno(e.Code)
+	}
+	return syscall.EIO
+}
+
+// KnownCode reports whether Code is one OWFS defines; Errno is EIO for the
+// others.
+func (e *ServerError) KnownCode() bool {
+	_, own := owfsCodes[e.Code]
+	return own || legacyCodes[e.Code]
+}
+
+// legacyCodes are the return codes OWFS's table marks "legacy": errno
+// values, with the errno's meaning.
+var legacyCodes = map[int32]bool{
+	2: true, 4: true, 5: true, 9: true, 11: true, 12: true, 13: true, 14: true, 16: true,
+	19: true, 20: true, 21: true, 22: true, 30: true, 34: true, 36: true, 40: true, 42: true,
+	74: true, 90: true, 95: true, 98: true, 99: true, 103: true, 105: true,
+}
+
+// owfsCodes are OWFS's own return codes (ow_return_code.c, as owserver
+// 3.2p4 lists them under /settings/return_codes), by the errno nearest
+// their text.
+var owfsCodes = map[int32]syscall.Errno{
+	1: syscall.ENOENT,                                                               // "Startup - command line parameters invalid", sent for a bad path
+	3: syscall.EIO, 6: syscall.EIO, 7: syscall.EIO, 8: syscall.EIO, 10: syscall.EIO, // startup
+	15: syscall.EIO, 17: syscall.EIO, 18: syscall.EIO, 23: syscall.EIO, 24: syscall.EIO, 25: syscall.EIO, // program state
+	26: syscall.ENAMETOOLONG, // input path too long
+	27: syscall.ENOENT,       // bad path syntax
+	28: syscall.ENOENT,       // device name bad CRC8
+	29: syscall.ENOENT,       // unrecognized device name or alias
+	31: syscall.ENAMETOOLONG, // alias name too long
+	32: syscall.ENOENT,       // unrecognized device property
+	33: syscall.EINVAL,       // property not an array
+	35: syscall.EINVAL,       // property should be an array
+	37: syscall.EINVAL,       // device not a bit field
+	38: syscall.ERANGE,       // array index out of range
+	39: syscall.EINVAL,       // property not a subpath
+	41: syscall.ENOENT,       // device not found
+	43: syscall.EIO,          // other device error
+	44: syscall.EIO, 45: syscall.EIO, 46: syscall.EIO, 47: syscall.EIO, 48: syscall.EIO, 49: syscall.EIO, 50: syscall.EIO,
+	51: syscall.EIO, 52: syscall.EIO, 53: syscall.EIO, 54: syscall.EIO, 55: syscall.EIO, 56: syscall.EIO, // bus
+	57: syscall.EFBIG,                                                                   // read: data too large
+	58: syscall.EIO,                                                                     // read: communication error
+	59: syscall.EINVAL,                                                                  // read: not a property
+	60: syscall.EACCES,                                                                  // not a readable property
+	61: syscall.EFBIG,                                                                   // write: data too large
+	62: syscall.EINVAL,                                                                  // write: data too small
+	63: syscall.EINVAL,                                                                  // write: data wrong format
+	64: syscall.EINVAL,                                                                  // write: not a property
+	65: syscall.EACCES,                                                                  // not a writable property
+	66: syscall.EROFS,                                                                   // read-only mode
+	67: syscall.EIO,                                                                     // write: communication error
+	68: syscall.ENAMETOOLONG,                                                            // directory: output path too long
+	69: syscall.ENOTDIR,                                                                 // directory: not a directory
+	70: syscall.ENOENT,                                                                  // presence: not a device
+	71: syscall.EIO, 72: syscall.EIO, 73: syscall.EIO, 75: syscall.EIO, 76: syscall.EIO, // protocol
+	77: syscall.ENOENT,               // extra text in path
+	78: syscall.EIO, 79: syscall.EIO, // internal
 }
 
 // Is matches e's Errno and whatever that Errno matches, such as

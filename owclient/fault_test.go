@@ -387,7 +387,13 @@ func TestServerErrors(t *testing.T) {
 		{"/err/2", 2, "legacy - No such entity", syscall.ENOENT, true},
 		{"/err/1", 1, "Startup - command line parameters invalid", syscall.ENOENT, true},
 		{"/err/22", 22, "text x", syscall.EINVAL, false},
-		{"/err/150", 150, syscall.Errno(150).Error(), syscall.Errno(150), false},
+		// Codes OWFS does not define, or beyond any errno, are EIO; OWFS's
+		// own codes mean what their text says, not the errno of the
+		// same number (38 is not ENOSYS, 29 not ESPIPE).
+		{"/err/150", 150, syscall.Errno(150).Error(), syscall.EIO, false},
+		{"/err/600", 600, syscall.Errno(600).Error(), syscall.EIO, false},
+		{"/err/38", 38, "text xx", syscall.ERANGE, false},
+		{"/err/29", 29, "text xx", syscall.ENOENT, true},
 	}
 	for _, tc := range cases {
 		_, err := c.Read(context.Background(), tc.path)

@@ -27,8 +27,12 @@ func (f *FS) errno(ctx context.Context, op, path string, err error) syscall.Errn
 		f.log.Debug("owserver took part of a write", "op", op, "path", path, "err", err)
 		return f.fail(syscall.EFBIG)
 	case errors.As(err, &se):
-		e := se.Errno()
-		f.log.Debug("owserver refused", "op", op, "path", path, "errno", e, "err", err)
+		e := kernelSafe(se.Errno())
+		if !se.KnownCode() {
+			f.log.Warn("owserver sent an error code OWFS does not define; the call gets EIO", "op", op, "path", path, "code", se.Code)
+		} else {
+			f.log.Debug("owserver refused", "op", op, "path", path, "errno", e, "err", err)
+		}
 		return f.fail(e)
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return f.fail(syscall.EINTR)
@@ -41,4 +45,15 @@ func (f *FS) errno(ctx context.Context, op, path string, err error) syscall.Errn
 		f.log.Debug("owserver request failed", "op", op, "path", path, "err", err)
 	}
 	return f.fail(syscall.EIO)
+}
+
+// kernelSafe keeps an errno the kernel accepts in a reply and gives no
+// protocol meaning: the kernel refuses 512 and over (the caller then
+// sleeps in the kernel, unkillable), and ENOSYS switches the operation off
+// for the whole mount, for good (an open, a flush). Those become EIO.
+func kernelSafe(e syscall.Errno) syscall.Errno {
+	if e <= 0 || e >= 512 || e == syscall.ENOSYS {
+		return syscall.EIO
+	}
+	return e
 }

@@ -83,3 +83,14 @@ func TestSameProcess(t *testing.T) {
 		t.Error("unknown callers are the same process")
 	}
 }
+
+func TestKernelSafe(t *testing.T) {
+	for in, want := range map[syscall.Errno]syscall.Errno{
+		syscall.ENOENT: syscall.ENOENT, syscall.EINVAL: syscall.EINVAL, 511: 511,
+		512: syscall.EIO, 1000: syscall.EIO, 0: syscall.EIO, syscall.ENOSYS: syscall.EIO,
+	} {
+		if got := kernelSafe(in); got != want {
+			t.Errorf("kernelSafe(%d) = %d, want %d", in, got, want)
+		}
+	}
+}

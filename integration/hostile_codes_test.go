@@ -1,0 +1,160 @@
+package integration
+
+// A server that answers with error codes the kernel must never see: codes
+// of 512 and more, INT_MIN, ENOSYS. Each must reach the caller as an
+// errno the kernel accepts, and leave the mount working.
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/owfuse/owfuse/owclient"
+	"github.com/owfuse/owfuse/owclient/owtest"
+)
+
+// hostileServer is a scripted owserver with one device whose reads,
+// writes or listings answer a chosen error code while armed.
+type hostileServer struct {
+	*owtest.FakeServer
+	readCode, writeCode, dirCode atomic.Int32 // 0: answer normally
+}
+
+const hostileDev = "/10.67C6697351FF"
+
+func startHostile(t *testing.T) *hostileServer {
+	t.Helper()
+	h := &hostileServer{}
+	structure := map[string]string{
+		"/structure/10/temperature": "t,000000,000001,ro,000012,v,",
+		"/structure/10/temphigh":    "t,000000,000001,rw,000012,s,",
+	}
+	h.FakeServer = owtest.NewFakeServer(t, func(c *owtest.FakeConn) {
+		c.Answer(func(r owtest.Request) (int32, []byte) {
+			p := r.Path()
+			switch r.Type {
+			case owclient.MsgNop:
+				return 0, nil
+			case owclient.MsgDirAllSlash:
+				if code := h.dirCode.Load(); code != 0 && p == hostileDev {
+					return code, nil
+				}
+				switch p {
+				case "/":
+					return 0, []byte(hostileDev + "/")
+				case hostileDev:
+					return 0, []byte(hostileDev + "/temperature," + hostileDev + "/temphigh")
+				}
+				return -int32(syscall.ENOENT), nil
+			case owclient.MsgRead:
+				if line, ok := structure[p]; ok {
+					return int32(len(line)), []byte(line)
+				}
+				if strings.HasPrefix(p, "/settings/return_codes/") {
+					return -int32(syscall.ENOENT), nil
+				}
+				if code := h.readCode.Load(); code != 0 {
+					return code, nil
+				}
+				return 4, []byte("21.5") // owserver trims: the mount asks it to
+			case owclient.MsgWrite:
+				if code := h.writeCode.Load(); code != 0 {
+					return code, nil
+				}
+				return 0, nil
+			}
+			return -int32(syscall.ENOENT), nil
+		})
+	})
+	return h
+}
+
+// runOrUnstick runs a program that must end within a few seconds. A
+// caller the kernel put to sleep for good (a reply errno it refused)
+// cannot be killed: then the mount is stopped to free it, and t fails.
+func runOrUnstick(t *testing.T, m *mountProc, name string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return out.String(), err
+	case <-time.After(15 * time.Second):
+		t.Errorf("%s %q still running after 15s: stuck in the kernel; stopping the mount", name, args)
+		m.stop(t, syscall.SIGTERM)
+		return out.String(), <-done
+	}
+}
+
+func TestHostileErrorCodes(t *testing.T) {
+	t.Parallel()
+	requireFUSE(t)
+	h := startHostile(t)
+	dir := t.TempDir()
+	m := startMount(t, h.Addr, dir, "-o", "volatile_ttl=0,stable_ttl=0,dir_ttl=0")
+	temp := filepath.Join(dir, hostileDev, "temperature")
+	high := filepath.Join(dir, hostileDev, "temphigh")
+
+	// The mount works, before and after each hostile answer.
+	healthy := func(when string) {
+		t.Helper()
+		if out, err := runOrUnstick(t, m, "cat", temp); err != nil || out != "21.5\n" {
+			t.Fatalf("%s: cat temperature: %q %v", when, out, err)
+		}
+		if out, err := runOrUnstick(t, m, "sh", "-c", "echo 30 > "+high); err != nil {
+			t.Fatalf("%s: echo 30 > temphigh: %q %v", when, out, err)
+		}
+		if out, err := runOrUnstick(t, m, "ls", filepath.Join(dir, hostileDev)); err != nil || out != "temperature\ntemphigh\n" {
+			t.Fatalf("%s: ls: %q %v", when, out, err)
+		}
+	}
+	healthy("at start")
+	for _, tc := range []struct {
+		name string
+		code int32
+		arm  *atomic.Int32
+		run  []string
+		want string
+	}{
+		{"read -600", -600, &h.readCode, []string{"cat", temp}, "Input/output error"},
+		{"read INT_MIN", math.MinInt32, &h.readCode, []string{"cat", temp}, "Input/output error"},
+		{"read -38 (OWFS: array index out of range)", -38, &h.readCode, []string{"cat", temp}, "Numerical result out of range"},
+		{"listing -1000", -1000, &h.dirCode, []string{"ls", filepath.Join(dir, hostileDev)}, "Input/output error"},
+		{"write -38", -38, &h.writeCode, []string{"bash", "-c", "echo 31 > " + high}, "Numerical result out of range"},
+		{"write -600", -600, &h.writeCode, []string{"bash", "-c", "echo 31 > " + high}, "Input/output error"},
+		{"write 2^31-1 negated", -math.MaxInt32, &h.writeCode, []string{"python3", "-c", "f = open('" + high + "', 'w'); f.write('32'); f.close()"}, "Input/output error"},
+	} {
+		tc.arm.Store(tc.code)
+		out, err := runOrUnstick(t, m, tc.run[0], tc.run[1:]...)
+		tc.arm.Store(0)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || !strings.Contains(out, tc.want) {
+			t.Errorf("%s: %s: %v, output %q; want a failure saying %q", tc.name, tc.run[0], err, out, tc.want)
+		}
+		healthy("after " + tc.name)
+	}
+	// ENOSYS at open would have switched FUSE_OPEN off for good: every
+	// later read of every file empty, exit 0. Show it did not.
+	if b, err := os.ReadFile(temp); err != nil || string(b) != "21.5\n" {
+		t.Errorf("read after the hostile codes: %q %v", b, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := exec.CommandContext(ctx, "sh", "-c", "printf 33 > "+high).Run(); err != nil {
+		t.Errorf("write after the hostile codes: %v", err)
+	}
+}
