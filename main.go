@@ -177,6 +177,8 @@ func (g *globals) call(c *cli.Context, op func(ctx context.Context) error) error
 		ce *owclient.ConnError
 	)
 	switch {
+	case errors.Is(err, owclient.ErrRequestTooLarge):
+		return usageErrorf("%s", strings.TrimPrefix(err.Error(), "owclient: "))
 	case errors.As(err, &se): // Error() holds OWFS's own text for the code
 		return cli.Exit("owfuse: "+strings.TrimPrefix(se.Error(), "owclient: "), exitError)
 	case owclient.IsTimeout(err):

@@ -295,6 +295,33 @@ func TestProgramsWriteErrorsReachWriter(t *testing.T) {
 	}
 }
 
+// TestProgramsTooLarge: a value that owserver cannot take in one message
+// fails at write(2), and close(2) does not pretend otherwise.
+func TestProgramsTooLarge(t *testing.T) {
+	t.Parallel()
+	_, relay, mnt := relayedMount(t)
+	r := python(t, mnt, `
+fd = os.open(M + "`+tester10+`/alias", os.O_WRONLY | os.O_TRUNC)
+try:
+    os.write(fd, b"x" * 100041)
+    print("written")
+except OSError as e:
+    print(e.strerror)
+try:
+    os.close(fd)
+    print("closed")
+except OSError as e:
+    print("close:", e.strerror)`)
+	if r.code != 0 || r.stdout != "File too large\nclosed\n" {
+		t.Errorf("write of 100,041 bytes to alias: %q %q; want File too large at write, then a quiet close", r.stdout, r.stderr)
+	}
+	for _, q := range relay.Requests() {
+		if len(q.Payload) > 100050 {
+			t.Errorf("a request of %d bytes reached owserver", len(q.Payload))
+		}
+	}
+}
+
 // TestProgramsPiecewiseWrites: a value written a byte at a time ends whole
 // on owserver, and a refused first piece that more bytes could make valid
 // does not stop the writer.

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -74,5 +75,18 @@ func TestWriteRefusedByOwserver(t *testing.T) {
 				t.Errorf("%s changed from %q to %q", volatile, before, after)
 			}
 		})
+	}
+}
+
+// A path and value over owserver's 100,050 bytes is a usage error, not
+// sent (owserver would reset the connection: "lost connection", exit 69).
+func TestWriteTooLarge(t *testing.T) {
+	t.Parallel()
+	addr := startTester(t)
+	value := strings.Repeat("1", 100050-len(volatile))
+	r := owfuse(t, "-s", addr, "write", volatile, value)
+	wantFailure(t, r, exitUsage, volatile, "100050")
+	if r := owfuse(t, "-s", addr, "write", volatile, "15"); r.code != exitOK {
+		t.Errorf("the next write: exit %d, %s", r.code, r.stderr)
 	}
 }

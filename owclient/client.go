@@ -355,12 +355,22 @@ func (c *Client) doRaw(ctx context.Context, op string, typ MsgType, flags Flags,
 	if err := checkPath(path); err != nil {
 		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
 	}
+	if n := len(path) + 1 + len(data); n > MaxServerPayload {
+		// owserver resets the connection for these: refuse them here, with
+		// a reason.
+		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr,
+			Err: fmt.Errorf("%w: path and value are %d bytes, owserver takes %d", ErrRequestTooLarge, n, MaxServerPayload)}
+	}
 	return c.roundTrip(ctx, op, path, request{typ: typ, flags: flags, payload: pathPayload(path, data), size: size, offset: offset})
 }
 
 // ErrInvalidPath is wrapped by the error for a path that cannot be sent:
 // empty, containing NUL, or not UTF-8.
 var ErrInvalidPath = errInvalidPath
+
+// ErrRequestTooLarge is wrapped by the error for a request whose path and
+// value together exceed MaxServerPayload; it is not sent.
+var ErrRequestTooLarge = errors.New("request larger than owserver takes")
 
 func checkPath(path string) error {
 	switch {
@@ -432,9 +442,9 @@ func (c *Client) Write(ctx context.Context, path string, data []byte) error {
 // first, or an alias is cut to its longest), the error is a
 // *PartialWriteError saying how many it took.
 func (c *Client) WriteAt(ctx context.Context, path string, data []byte, offset int) error {
-	if offset < 0 || offset > 1<<31-1 || len(data) > MaxServerPayload {
+	if offset < 0 || offset > 1<<31-1 {
 		return &OpError{Op: "write", Path: path, Addr: c.cfg.addr,
-			Err: fmt.Errorf("offset %d or length %d out of range", offset, len(data))}
+			Err: fmt.Errorf("offset %d out of range", offset)}
 	}
 	rep, err := c.do(ctx, "write", MsgWrite, c.flags, path, data, int32(len(data)), int32(offset))
 	if err == nil && rep.hdr.Size >= 0 && int(rep.hdr.Size) < len(data) {

@@ -497,3 +497,22 @@ func TestPartialWrite(t *testing.T) {
 		t.Errorf("4 bytes taken of 8: %v, want a PartialWriteError of 4 of 8", err)
 	}
 }
+
+// A request owserver cannot take (path and value over its limit: it
+// resets the connection) is refused before anything is sent.
+func TestRequestTooLargeIsNotSent(t *testing.T) {
+	srv := owtest.NewFakeServer(t, persistentEcho)
+	c := newClient(t, srv.Addr, owclient.Options{})
+	path := "/10.67C6697351FF/alias"
+	fits := make([]byte, owclient.MaxServerPayload-len(path)-1)
+	err := c.Write(context.Background(), path, append(fits, 'x'))
+	if !errors.Is(err, owclient.ErrRequestTooLarge) {
+		t.Errorf("one byte over: %v, want ErrRequestTooLarge", err)
+	}
+	if n := srv.Accepted.Load(); n != 0 {
+		t.Errorf("%d connections: nothing should have been sent", n)
+	}
+	if err := c.Write(context.Background(), path, fits); errors.Is(err, owclient.ErrRequestTooLarge) {
+		t.Errorf("exactly the limit: %v", err)
+	}
+}

@@ -38,6 +38,8 @@ func (f *FS) errno(ctx context.Context, op, path string, err error) syscall.Errn
 		return f.fail(syscall.EINTR)
 	case errors.Is(err, owclient.ErrInvalidPath):
 		return f.fail(syscall.EINVAL)
+	case errors.Is(err, owclient.ErrRequestTooLarge):
+		return f.fail(syscall.EFBIG)
 	}
 	if f.down.CompareAndSwap(false, true) {
 		f.log.Warn("lost connection to owserver; calls fail with EIO until it answers", "server", f.cache.Addr(), "op", op, "path", path, "err", err)
