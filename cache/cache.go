@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/errgroup"
@@ -37,6 +40,9 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Now is the clock, for tests; nil means time.Now.
 	Now func() time.Time
+	// Logger hears of what the server sent that the cache had to work
+	// around (unusable names, garbage structure lines); nil is silent.
+	Logger *slog.Logger
 	// Readahead is how many device directories are listed at once in the
 	// background after their parent was listed, so that a walk of a big
 	// bus (find, ls -R) does not wait for one listing after another;
@@ -81,6 +87,7 @@ type Cache struct {
 
 	mu         sync.Mutex // guards following
 	structures map[string]Property
+	warned     map[string]bool    // see firstWarning
 	failed     map[string]failure // timeouts, remembered briefly
 	// structureFiles are the /structure paths owserver lists as
 	// directories but refuses to list: files (see settleStructure).
@@ -324,6 +331,9 @@ func (c *Cache) fetchDir(ctx context.Context, path string, level int) ([]Entry, 
 		return nil, err
 	}
 	entries := parseListing(list)
+	if slices.ContainsFunc(entries, func(e Entry) bool { return !usableName(e.Name) }) {
+		entries = c.fixNames(ctx, path, entries)
+	}
 	if !c.client.DirSlashes() {
 		// A server without DIRALLSLASH: find the directories another way.
 		for i := range entries {
@@ -426,6 +436,91 @@ func (c *Cache) Present(ctx context.Context, path string) (bool, error) {
 		return false, err
 	}
 	return v.(bool), nil
+}
+
+// usableName reports whether a name owserver lists can be looked up
+// through the kernel and sent back to owserver: 1 to 255 bytes (NAME_MAX;
+// a longer name makes the kernel fail the whole listing) and UTF-8, which
+// owclient requires of paths. An alias may be anything up to 256 bytes.
+func usableName(name string) bool {
+	return name != "" && len(name) <= 255 && utf8.ValidString(name)
+}
+
+// fixNames replaces, in a listing of devices, each device listed under an
+// alias that cannot be a file name by the device's id, found in owserver's
+// alias list; other unusable names are left out. Either way one bad name
+// does not fail the listing, and the log says why.
+func (c *Cache) fixNames(ctx context.Context, path string, entries []Entry) []Entry {
+	var ids map[string]string // alias -> id
+	if HoldsDevices(path) {
+		c.counters.messages[msgRead].Add(1)
+		if list, err := c.client.Read(ctx, "/settings/alias/list"); err == nil {
+			ids = parseAliasList(list)
+		}
+	}
+	out := entries[:0]
+	seen := map[string]bool{}
+	for _, e := range entries {
+		seen[e.Name] = true
+	}
+	for _, e := range entries {
+		switch {
+		case usableName(e.Name):
+			out = append(out, e)
+		case ids[e.Name] != "" && !seen[ids[e.Name]]:
+			if c.firstWarning(path + "\x00" + e.Name) {
+				c.log().Warn("a device's alias cannot be a file name; listing it under its id", "dir", path, "alias", e.Name, "id", ids[e.Name])
+			}
+			seen[ids[e.Name]] = true
+			out = append(out, Entry{Name: ids[e.Name], IsDir: e.IsDir})
+		default:
+			if c.firstWarning(path + "\x00" + e.Name) {
+				c.log().Warn("owserver listed a name that cannot be a file name; leaving it out", "dir", path, "name", e.Name)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// parseAliasList reads owserver's /settings/alias/list, lines of
+// "10000010EF00005B=alias\r\n" (family, id and CRC in hex), into aliases
+// and the ids they name ("10.000010EF0000").
+func parseAliasList(b []byte) map[string]string {
+	ids := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		sn, alias, ok := strings.Cut(strings.TrimSuffix(line, "\r"), "=")
+		if ok && len(sn) == 16 && isDeviceName(sn) {
+			ids[alias] = strings.ToUpper(sn[:2] + "." + sn[2:14])
+		}
+	}
+	return ids
+}
+
+// firstWarning reports whether a warning about key is new, so that a
+// listing refreshed every few seconds does not repeat it; it remembers a
+// bounded number of keys.
+func (c *Cache) firstWarning(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.warned[key] {
+		return false
+	}
+	if c.warned == nil || len(c.warned) >= maxWarned {
+		c.warned = map[string]bool{}
+	}
+	c.warned[key] = true
+	return true
+}
+
+// maxWarned bounds the warnings remembered by firstWarning.
+const maxWarned = 1024
+
+func (c *Cache) log() *slog.Logger {
+	if c.opts.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.opts.Logger
 }
 
 // parseListing turns owserver's full paths into names, sorted and without
@@ -652,6 +747,11 @@ func (c *Cache) structure(ctx context.Context, family, property string) (Propert
 		case errors.As(err, &se):
 			// owserver has no line for it (hidden or newer properties):
 			// assume the worst, a volatile value.
+			return Property{Class: Volatile}, nil
+		case errors.Is(err, owclient.ErrBadStructure):
+			// Garbage where a line should be: as if there were none, once,
+			// rather than an error on every lookup.
+			c.log().Warn("owserver sent a structure line that does not parse; treating the property as volatile, without one", "family", family, "property", property, "err", err)
 			return Property{Class: Volatile}, nil
 		}
 		return nil, err

@@ -158,3 +158,56 @@ func TestHostileErrorCodes(t *testing.T) {
 		t.Errorf("write after the hostile codes: %v", err)
 	}
 }
+
+// TestHostileNames: names no file can have (an alias of 256 bytes, one
+// that is not UTF-8, a 5000-byte name) and a garbage structure line. The
+// listing still works, a device with an unusable alias is listed under
+// its id, and the garbage line costs one read, not an error per lookup.
+func TestHostileNames(t *testing.T) {
+	t.Parallel()
+	requireFUSE(t)
+	long := strings.Repeat("x", 256)
+	bad := "a\xffb"
+	huge := strings.Repeat("y", 5000)
+	var structureReads atomic.Int32
+	srv := owtest.NewFakeServer(t, func(c *owtest.FakeConn) {
+		c.Answer(func(r owtest.Request) (int32, []byte) {
+			p := r.Path()
+			reply := func(s string) (int32, []byte) { return int32(len(s)), []byte(s) }
+			switch {
+			case r.Type == owclient.MsgNop:
+				return 0, nil
+			case r.Type == owclient.MsgDirAllSlash && p == "/":
+				return 0, []byte("/" + long + "/,/" + bad + "/,/" + huge + "/,/28.000028D70100/,/settings/")
+			case r.Type == owclient.MsgDirAllSlash && (p == "/10.000010EF0000" || p == "/29.000029D60400" || p == "/28.000028D70100"):
+				return 0, []byte(p + "/temperature")
+			case r.Type == owclient.MsgRead && p == "/settings/alias/list":
+				return reply("10000010EF00005B=" + long + "\r\n29000029D6040012=" + bad + "\r\n")
+			case r.Type == owclient.MsgRead && p == "/structure/28/temperature":
+				structureReads.Add(1)
+				return reply("garbage, not a line")
+			case r.Type == owclient.MsgRead && strings.HasPrefix(p, "/structure/"):
+				return reply("t,000000,000001,ro,000012,v,")
+			case r.Type == owclient.MsgRead && strings.HasSuffix(p, "/temperature"):
+				return reply("21.5")
+			}
+			return -int32(syscall.ENOENT), nil
+		})
+	})
+	dir := t.TempDir()
+	startMount(t, srv.Addr, dir)
+	r := run(t, nil, "ls", dir)
+	if r.code != 0 || r.stdout != "10.000010EF0000\n28.000028D70100\n29.000029D60400\nsettings\n" {
+		t.Errorf("ls: exit %d, %q, stderr %q; want the devices with unusable aliases under their ids, the 5000-byte name left out", r.code, r.stdout, r.stderr)
+	}
+	for _, dev := range []string{"10.000010EF0000", "29.000029D60400", "28.000028D70100"} {
+		for range 3 {
+			if b, err := os.ReadFile(filepath.Join(dir, dev, "temperature")); err != nil || string(b) != "21.5\n" {
+				t.Errorf("%s/temperature: %q %v", dev, b, err)
+			}
+		}
+	}
+	if n := structureReads.Load(); n != 1 {
+		t.Errorf("the garbage structure line was read %d times, want once", n)
+	}
+}

@@ -2,6 +2,7 @@ package owclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -64,11 +65,15 @@ func pad6(n int) string {
 
 const structureTypes = "Diuflabydtgp?"
 
+// ErrBadStructure is wrapped by the error for a structure line that does
+// not parse.
+var ErrBadStructure = errors.New("bad structure line")
+
 // ParseStructure parses one structure line. Surrounding spaces and the
 // trailing comma are optional.
 func ParseStructure(line string) (Structure, error) {
 	bad := func(why string) (Structure, error) {
-		return Structure{}, fmt.Errorf("owclient: bad structure line %q: %s", line, why)
+		return Structure{}, fmt.Errorf("owclient: %w %q: %s", ErrBadStructure, line, why)
 	}
 	f := strings.Split(strings.TrimSuffix(strings.TrimSpace(line), ","), ",")
 	if len(f) != 6 {
