@@ -62,3 +62,19 @@ func TestIsDeviceName(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseAliasList checks that whatever owserver's alias list holds,
+// only well-formed device ids come out of it, as the names that replace
+// unusable aliases in listings.
+func FuzzParseAliasList(f *testing.F) {
+	for _, s := range []string{"10000010EF00005B=kitchen\r\n28000028D70100D5=a\xffb\r\n", "", "=\r\n", "10000010EF00005B=", "zz000010EF00005B=x\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for alias, id := range parseAliasList([]byte(s)) {
+			if !isDeviceName(id) || len(id) != 15 || id[2] != '.' || !usableName(id) {
+				t.Fatalf("id %q for alias %q from %q", id, alias, s)
+			}
+		}
+	})
+}
