@@ -164,15 +164,24 @@ func mountFS(dir string, root fs.InodeEmbedder, gov *procGovernor, opts *fs.Opti
 }
 
 // checkMountpoint refuses a mountpoint that is not a directory or is
-// mounted, except that a mount left by a killed owfuse ("Transport endpoint
-// is not connected") is cleared, with a log line.
+// mounted, except that a FUSE mount whose server died (a killed owfuse)
+// is cleared, with a log line.
 func checkMountpoint(abs string, log *slog.Logger) error {
-	if mounted, err := isMountpoint(abs); err == nil && mounted {
-		_, err := os.Stat(abs)
-		if !errors.Is(err, syscall.ENOTCONN) {
+	// Dead mounts may be stacked (each crash of a mount that was itself
+	// over a dead one): clear them one by one, but not forever.
+	for cleared := 0; ; cleared++ {
+		ms, err := Mounts(abs)
+		if err != nil {
+			return fmt.Errorf("mountpoint %s: %w", abs, err)
+		}
+		if len(ms) == 0 {
+			break
+		}
+		top := ms[len(ms)-1]
+		if cleared == maxStaleMounts || !isFUSE(top.FSType) || !fuseDead(abs) {
 			return fmt.Errorf("mountpoint %s: %w", abs, ErrAlreadyMounted)
 		}
-		log.Warn("clearing a stale mount left by an owfuse that died", "mountpoint", abs)
+		log.Warn("clearing a stale mount left by an owfuse that died", "mountpoint", abs, "fstype", top.FSType, "source", top.Source)
 		if err := lazyUnmount(abs); err != nil {
 			return fmt.Errorf("mountpoint %s is a dead mount and could not be cleared: %w", abs, err)
 		}
@@ -186,6 +195,47 @@ func checkMountpoint(abs string, log *slog.Logger) error {
 	}
 	return nil
 }
+
+// maxStaleMounts bounds how many dead mounts stacked on one mountpoint
+// are cleared before giving up.
+const maxStaleMounts = 8
+
+// isFUSE reports whether a mountinfo filesystem type is FUSE's: only those
+// are ever detached as dead.
+func isFUSE(fstype string) bool {
+	return fstype == "fuse" || fstype == "fuseblk" || strings.HasPrefix(fstype, "fuse.") || strings.HasPrefix(fstype, "fuseblk.")
+}
+
+// fuseDead reports whether the FUSE mount at dir has lost its server.
+//
+// statfs(2), not stat(2): the kernel answers stat from the attributes it
+// cached for attr_timeout (owfuse's dir_ttl), so a mount that had been
+// stat'ed, or held a shell's working directory, looked alive for up to
+// dir_ttl after its owfuse was killed, and the next mount failed with
+// "already mounted" (systemd's restarts then used up its start limit).
+// statfs is never cached: it goes to the FUSE connection, which fails it
+// with ENOTCONN once the server's /dev/fuse is closed. (The connection's
+// state under /sys/fs/fuse/connections needs fusectl mounted, which it
+// often is not, and shows no "dead" flag anyway.)
+//
+// A server that is alive but does not answer (stopped, or stuck) is not
+// dead: after deadCheckTimeout the mount counts as live.
+func fuseDead(dir string) bool {
+	done := make(chan error, 1)
+	go func() {
+		var st syscall.Statfs_t
+		done <- syscall.Statfs(dir, &st)
+	}()
+	select {
+	case err := <-done:
+		return errors.Is(err, syscall.ENOTCONN) || errors.Is(err, syscall.ECONNABORTED)
+	case <-time.After(deadCheckTimeout):
+		return false // the goroutine stays blocked until the server answers or dies
+	}
+}
+
+// deadCheckTimeout is how long fuseDead waits for statfs on a mount.
+const deadCheckTimeout = 2 * time.Second
 
 // waitServer pings owserver, retrying for up to cfg.WaitServer.
 func waitServer(ctx context.Context, client *owclient.Client, cfg Config, log *slog.Logger) error {
