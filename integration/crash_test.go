@@ -3,9 +3,11 @@ package integration
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -163,4 +165,168 @@ func TestCrashRestartLoop(t *testing.T) {
 		}
 	}
 	relFigure(t, "crash_restart_loop_slowest_remount", fmt.Sprintf("%s (%d kills)", relMs(slowest), restarts))
+}
+
+// crashReader is one cat of a file through the mount.
+type crashReader struct {
+	cmd            *exec.Cmd
+	stdout, stderr *owtest.Buffer
+	exited         chan struct{}
+}
+
+func crashStartReader(t *testing.T, file string) *crashReader {
+	t.Helper()
+	r := &crashReader{stdout: &owtest.Buffer{}, stderr: &owtest.Buffer{}, exited: make(chan struct{})}
+	r.cmd = exec.Command("cat", file)
+	r.cmd.Stdout, r.cmd.Stderr = r.stdout, r.stderr
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.cmd.Wait(); close(r.exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-r.exited:
+		default:
+			r.cmd.Process.Kill()
+			<-r.exited
+		}
+	})
+	return r
+}
+
+// waitsForFUSE reports whether the process is asleep waiting for a FUSE
+// reply (the kernel's request_wait_answer).
+func (r *crashReader) waitsForFUSE() bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(r.cmd.Process.Pid) + "/wchan")
+	return err == nil && strings.Contains(string(b), "request_wait_answer")
+}
+
+// crashFiles returns up to n files below the given directories of the
+// mount, walking them (so that the kernel knows their names before
+// owserver stops).
+func crashFiles(t *testing.T, n int, dirs ...string) []string {
+	t.Helper()
+	var files []string
+	for _, d := range dirs {
+		err := filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if e.Type().IsRegular() && len(files) < n {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(files) < n {
+		t.Fatalf("found %d files below %q, want %d", len(files), dirs, n)
+	}
+	return files
+}
+
+// TestCrashSIGTERMBlockedReaders: 50 cat processes wait for values from
+// an owserver that is frozen (SIGSTOP); SIGTERM to owfuse must end every
+// one of them with an error (EIO) and owfuse itself within a second, and
+// leave nothing mounted; also when a process's working directory in the
+// mount makes the unmount lazy. Before, owfuse waited for its requests
+// to time out (or 5 s after a lazy unmount), and exited after 5-7 s.
+func TestCrashSIGTERMBlockedReaders(t *testing.T) {
+	t.Parallel()
+	requireFUSE(t)
+	for _, holdCwd := range []bool{false, true} {
+		t.Run(map[bool]string{false: "readers", true: "readers_and_cwd"}[holdCwd], func(t *testing.T) {
+			t.Parallel()
+			crashSIGTERMBlockedReaders(t, holdCwd)
+		})
+	}
+}
+
+func crashSIGTERMBlockedReaders(t *testing.T, holdCwd bool) {
+	const readers = 50
+	const limit = time.Second
+	srv := owtest.StartOwserver(t, "--tester", "10,28")
+	dir := t.TempDir()
+	m := startMount(t, srv.Addr, dir)
+	// Values never read before: every cat asks owserver, under uncached/
+	// and through the cache alike.
+	files := crashFiles(t, readers,
+		filepath.Join(dir, "uncached", tester10), filepath.Join(dir, "uncached", tester28),
+		filepath.Join(dir, tester10), filepath.Join(dir, tester28))
+
+	if holdCwd {
+		crashHoldCwd(t, dir)
+	}
+	if err := srv.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// Registered after startMount's: runs before it, so that a failing
+	// test does not leave owfuse's last requests to a frozen server.
+	t.Cleanup(func() { srv.Cmd.Process.Signal(syscall.SIGCONT) })
+
+	var rs []*crashReader
+	for _, f := range files {
+		rs = append(rs, crashStartReader(t, f))
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		blocked := 0
+		for _, r := range rs {
+			select {
+			case <-r.exited:
+				t.Fatalf("%q ended before SIGTERM: stdout %q, stderr %q", r.cmd.Args, r.stdout.String(), r.stderr.String())
+			default:
+			}
+			if r.waitsForFUSE() {
+				blocked++
+			}
+		}
+		if blocked == len(rs) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d readers wait for owfuse after 5s", blocked, len(rs))
+		}
+		time.Sleep(pollInterval) // polling interval, not synchronisation
+	}
+
+	signaled := time.Now()
+	m.signal(t, syscall.SIGTERM)
+	var exited time.Duration
+	select {
+	case <-m.exited:
+		exited = time.Since(signaled)
+	case <-time.After(stopDeadline):
+	}
+	relFigure(t, "sigterm_blocked_readers_owfuse_exit_after_cwd_held_"+strconv.FormatBool(holdCwd), relMs(time.Since(signaled))+fmt.Sprintf(" (%d readers, owserver stopped)", readers))
+	if exited == 0 || exited > limit {
+		t.Errorf("owfuse exited %v after SIGTERM (0: not within %v), want within %v", exited, stopDeadline, limit)
+	}
+	var slowest time.Duration
+	errnos := map[string]int{}
+	for _, r := range rs {
+		select {
+		case <-r.exited:
+		case <-time.After(time.Until(signaled.Add(stopDeadline))):
+			t.Fatalf("%q still waits %v after SIGTERM", r.cmd.Args, time.Since(signaled))
+		}
+		slowest = max(slowest, time.Since(signaled))
+		msg := r.stderr.String()
+		if r.cmd.ProcessState.ExitCode() == 0 || msg == "" {
+			t.Errorf("%q ended with exit %d, stdout %q, stderr %q; want an error", r.cmd.Args, r.cmd.ProcessState.ExitCode(), r.stdout.String(), msg)
+		}
+		errnos[msg[strings.LastIndex(msg, ": ")+2:len(msg)-1]]++
+	}
+	relFigure(t, "sigterm_blocked_readers_all_failed_within", relMs(slowest)+fmt.Sprintf(" (%v)", errnos))
+	if slowest > limit {
+		t.Errorf("the last reader ended %v after SIGTERM, want within %v", slowest, limit)
+	}
+	m.stop(t, syscall.SIGTERM) // exit code 0, and the mount gone
+	lazily := strings.Contains(m.stderr.String(), "detached it lazily")
+	relFigure(t, "sigterm_blocked_readers_unmount_cwd_held_"+strconv.FormatBool(holdCwd), map[bool]string{false: "plain", true: "lazy"}[lazily])
+	if lazily != holdCwd {
+		t.Errorf("unmount lazy: %v, want %v (only a process's cwd keeps the mount busy)", lazily, holdCwd)
+	}
 }

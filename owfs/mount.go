@@ -32,6 +32,7 @@ type Mounted struct {
 
 	metrics  *metrics      // nil unless Config.MetricsListen
 	governor *procGovernor // nil unless Serve asked for one
+	stopper  *stopper      // ends the calls waiting for owserver at unmount
 }
 
 // Errors of Mount that a caller may want to tell apart.
@@ -120,7 +121,8 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 	if cfg.governProcs && runtime.GOMAXPROCS(0) > 1 {
 		gov = newProcGovernor(runtime.GOMAXPROCS(0), log)
 	}
-	srv, err := mountFS(abs, root, gov, &fs.Options{
+	stop := newStopper()
+	srv, err := mountFS(abs, root, gov, stop, &fs.Options{
 		MountOptions:    mo,
 		EntryTimeout:    &entry,
 		AttrTimeout:     &attr,
@@ -139,16 +141,17 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		mx.close()
 		return nil, fmt.Errorf("mount %s: %w", abs, err)
 	}
-	m := &Mounted{Dir: abs, Server: srv, Client: client, Cache: c, Root: root, metrics: mx, governor: gov}
+	m := &Mounted{Dir: abs, Server: srv, Client: client, Cache: c, Root: root, metrics: mx, governor: gov, stopper: stop}
 	if mx != nil {
 		mx.mounted.Store(m)
 	}
 	return m, nil
 }
 
-// mountFS is fs.Mount, with the FUSE calls counted by gov if there is one.
-func mountFS(dir string, root fs.InodeEmbedder, gov *procGovernor, opts *fs.Options) (*fuse.Server, error) {
-	raw := fs.NewNodeFS(root, opts)
+// mountFS is fs.Mount, with the calls that may wait for owserver under
+// stop, and the FUSE calls counted by gov if there is one.
+func mountFS(dir string, root fs.InodeEmbedder, gov *procGovernor, stop *stopper, opts *fs.Options) (*fuse.Server, error) {
+	var raw fuse.RawFileSystem = stoppableFS{RawFileSystem: fs.NewNodeFS(root, opts), s: stop}
 	if gov != nil {
 		raw = governedFS{RawFileSystem: raw, g: gov}
 	}
@@ -288,19 +291,36 @@ func quietLogger(l *slog.Logger) *log.Logger {
 // Unmount unmounts, falling back to a lazy unmount when the mount is busy
 // (a shell's cwd inside it), and closes the connections. lazy reports
 // whether the fallback was needed.
+//
+// First the calls waiting for owserver are ended (see stopper): their
+// callers get EIO at once instead of holding the mount busy until the
+// request timeout, and new calls fail with EIO.
 func (m *Mounted) Unmount() (lazy bool, err error) {
 	defer m.Close()
+	if cancelled, left := m.stopper.stop(stopGrace, stopLimit); cancelled > 0 {
+		m.Root.fs.log.Info("unmount: ended the calls still waiting for owserver", "calls", cancelled, "not_returned", left)
+	}
 	err = m.Server.Unmount()
 	if err == nil {
 		return false, nil
 	}
 	if lerr := lazyUnmount(m.Dir); lerr != nil {
-		return true, fmt.Errorf("unmount %s: %v; lazy unmount: %v", m.Dir, err, lerr)
+		return true, fmt.Errorf("unmount %s: %w; lazy unmount: %w", m.Dir, err, lerr)
 	}
-	// The kernel detaches the mount and ends the session once it is idle.
-	waitDone(m.Server, 5*time.Second)
+	// Detached: whoever still holds it (a shell's cwd, an open file) may
+	// do so for ever, and no call of theirs is under way. Once this
+	// process exits the kernel ends the connection, and they get ENOTCONN.
+	// (This waited 5 s for the kernel to end the session, which it does
+	// only when the last of them lets go.)
 	return true, nil
 }
+
+// How long Unmount lets the calls under way finish before it cancels
+// them, and then waits for the cancelled ones to return.
+const (
+	stopGrace = 200 * time.Millisecond
+	stopLimit = 500 * time.Millisecond
+)
 
 // Close releases the owserver connections and the metrics listener, once
 // the filesystem is unmounted.
@@ -325,13 +345,4 @@ func lazyUnmount(dir string) error {
 		return nil
 	}
 	return fmt.Errorf("%s; %s", strings.TrimSpace(string(out)), strings.TrimSpace(string(out2)))
-}
-
-func waitDone(s *fuse.Server, limit time.Duration) {
-	done := make(chan struct{})
-	go func() { s.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(limit):
-	}
 }
