@@ -32,6 +32,7 @@ type Mounted struct {
 
 	metrics  *metrics      // nil unless Config.MetricsListen
 	governor *procGovernor // nil unless Serve asked for one
+	stopper  *stopper      // ends the calls waiting for owserver at unmount
 }
 
 // Errors of Mount that a caller may want to tell apart.
@@ -120,7 +121,8 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 	if cfg.governProcs && runtime.GOMAXPROCS(0) > 1 {
 		gov = newProcGovernor(runtime.GOMAXPROCS(0), log)
 	}
-	srv, err := mountFS(abs, root, gov, &fs.Options{
+	stop := newStopper()
+	srv, err := mountFS(abs, root, gov, stop, &fs.Options{
 		MountOptions:    mo,
 		EntryTimeout:    &entry,
 		AttrTimeout:     &attr,
@@ -139,16 +141,17 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		mx.close()
 		return nil, fmt.Errorf("mount %s: %w", abs, err)
 	}
-	m := &Mounted{Dir: abs, Server: srv, Client: client, Cache: c, Root: root, metrics: mx, governor: gov}
+	m := &Mounted{Dir: abs, Server: srv, Client: client, Cache: c, Root: root, metrics: mx, governor: gov, stopper: stop}
 	if mx != nil {
 		mx.mounted.Store(m)
 	}
 	return m, nil
 }
 
-// mountFS is fs.Mount, with the FUSE calls counted by gov if there is one.
-func mountFS(dir string, root fs.InodeEmbedder, gov *procGovernor, opts *fs.Options) (*fuse.Server, error) {
-	raw := fs.NewNodeFS(root, opts)
+// mountFS is fs.Mount, with the calls that may wait for owserver under
+// stop, and the FUSE calls counted by gov if there is one.
+func mountFS(dir string, root fs.InodeEmbedder, gov *procGovernor, stop *stopper, opts *fs.Options) (*fuse.Server, error) {
+	var raw fuse.RawFileSystem = stoppableFS{RawFileSystem: fs.NewNodeFS(root, opts), s: stop}
 	if gov != nil {
 		raw = governedFS{RawFileSystem: raw, g: gov}
 	}
@@ -164,15 +167,24 @@ func mountFS(dir string, root fs.InodeEmbedder, gov *procGovernor, opts *fs.Opti
 }
 
 // checkMountpoint refuses a mountpoint that is not a directory or is
-// mounted, except that a mount left by a killed owfuse ("Transport endpoint
-// is not connected") is cleared, with a log line.
+// mounted, except that a FUSE mount whose server died (a killed owfuse)
+// is cleared, with a log line.
 func checkMountpoint(abs string, log *slog.Logger) error {
-	if mounted, err := isMountpoint(abs); err == nil && mounted {
-		_, err := os.Stat(abs)
-		if !errors.Is(err, syscall.ENOTCONN) {
+	// Dead mounts may be stacked (each crash of a mount that was itself
+	// over a dead one): clear them one by one, but not forever.
+	for cleared := 0; ; cleared++ {
+		ms, err := Mounts(abs)
+		if err != nil {
+			return fmt.Errorf("mountpoint %s: %w", abs, err)
+		}
+		if len(ms) == 0 {
+			break
+		}
+		top := ms[len(ms)-1]
+		if cleared == maxStaleMounts || !isFUSE(top.FSType) || !fuseDead(abs) {
 			return fmt.Errorf("mountpoint %s: %w", abs, ErrAlreadyMounted)
 		}
-		log.Warn("clearing a stale mount left by an owfuse that died", "mountpoint", abs)
+		log.Warn("clearing a stale mount left by an owfuse that died", "mountpoint", abs, "fstype", top.FSType, "source", top.Source)
 		if err := lazyUnmount(abs); err != nil {
 			return fmt.Errorf("mountpoint %s is a dead mount and could not be cleared: %w", abs, err)
 		}
@@ -186,6 +198,47 @@ func checkMountpoint(abs string, log *slog.Logger) error {
 	}
 	return nil
 }
+
+// maxStaleMounts bounds how many dead mounts stacked on one mountpoint
+// are cleared before giving up.
+const maxStaleMounts = 8
+
+// isFUSE reports whether a mountinfo filesystem type is FUSE's: only those
+// are ever detached as dead.
+func isFUSE(fstype string) bool {
+	return fstype == "fuse" || fstype == "fuseblk" || strings.HasPrefix(fstype, "fuse.") || strings.HasPrefix(fstype, "fuseblk.")
+}
+
+// fuseDead reports whether the FUSE mount at dir has lost its server.
+//
+// statfs(2), not stat(2): the kernel answers stat from the attributes it
+// cached for attr_timeout (owfuse's dir_ttl), so a mount that had been
+// stat'ed, or held a shell's working directory, looked alive for up to
+// dir_ttl after its owfuse was killed, and the next mount failed with
+// "already mounted" (systemd's restarts then used up its start limit).
+// statfs is never cached: it goes to the FUSE connection, which fails it
+// with ENOTCONN once the server's /dev/fuse is closed. (The connection's
+// state under /sys/fs/fuse/connections needs fusectl mounted, which it
+// often is not, and shows no "dead" flag anyway.)
+//
+// A server that is alive but does not answer (stopped, or stuck) is not
+// dead: after deadCheckTimeout the mount counts as live.
+func fuseDead(dir string) bool {
+	done := make(chan error, 1)
+	go func() {
+		var st syscall.Statfs_t
+		done <- syscall.Statfs(dir, &st)
+	}()
+	select {
+	case err := <-done:
+		return errors.Is(err, syscall.ENOTCONN) || errors.Is(err, syscall.ECONNABORTED)
+	case <-time.After(deadCheckTimeout):
+		return false // the goroutine stays blocked until the server answers or dies
+	}
+}
+
+// deadCheckTimeout is how long fuseDead waits for statfs on a mount.
+const deadCheckTimeout = 2 * time.Second
 
 // waitServer pings owserver, retrying for up to cfg.WaitServer.
 func waitServer(ctx context.Context, client *owclient.Client, cfg Config, log *slog.Logger) error {
@@ -238,19 +291,36 @@ func quietLogger(l *slog.Logger) *log.Logger {
 // Unmount unmounts, falling back to a lazy unmount when the mount is busy
 // (a shell's cwd inside it), and closes the connections. lazy reports
 // whether the fallback was needed.
+//
+// First the calls waiting for owserver are ended (see stopper): their
+// callers get EIO at once instead of holding the mount busy until the
+// request timeout, and new calls fail with EIO.
 func (m *Mounted) Unmount() (lazy bool, err error) {
 	defer m.Close()
+	if cancelled, left := m.stopper.stop(stopGrace, stopLimit); cancelled > 0 {
+		m.Root.fs.log.Info("unmount: ended the calls still waiting for owserver", "calls", cancelled, "not_returned", left)
+	}
 	err = m.Server.Unmount()
 	if err == nil {
 		return false, nil
 	}
 	if lerr := lazyUnmount(m.Dir); lerr != nil {
-		return true, fmt.Errorf("unmount %s: %v; lazy unmount: %v", m.Dir, err, lerr)
+		return true, fmt.Errorf("unmount %s: %w; lazy unmount: %w", m.Dir, err, lerr)
 	}
-	// The kernel detaches the mount and ends the session once it is idle.
-	waitDone(m.Server, 5*time.Second)
+	// Detached: whoever still holds it (a shell's cwd, an open file) may
+	// do so for ever, and no call of theirs is under way. Once this
+	// process exits the kernel ends the connection, and they get ENOTCONN.
+	// (This waited 5 s for the kernel to end the session, which it does
+	// only when the last of them lets go.)
 	return true, nil
 }
+
+// How long Unmount lets the calls under way finish before it cancels
+// them, and then waits for the cancelled ones to return.
+const (
+	stopGrace = 200 * time.Millisecond
+	stopLimit = 500 * time.Millisecond
+)
 
 // Close releases the owserver connections and the metrics listener, once
 // the filesystem is unmounted.
@@ -275,13 +345,4 @@ func lazyUnmount(dir string) error {
 		return nil
 	}
 	return fmt.Errorf("%s; %s", strings.TrimSpace(string(out)), strings.TrimSpace(string(out2)))
-}
-
-func waitDone(s *fuse.Server, limit time.Duration) {
-	done := make(chan struct{})
-	go func() { s.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(limit):
-	}
 }

@@ -51,12 +51,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// isMountpoint reports whether dir is a mountpoint.
-func isMountpoint(dir string) (bool, error) {
-	ms, err := Mounts(dir)
-	return len(ms) > 0, err
-}
-
 // unescapeMountinfo undoes the octal escapes of mountinfo (\040 for space).
 func unescapeMountinfo(s string) string {
 	if !strings.Contains(s, `\`) {
