@@ -227,3 +227,15 @@ func TestHostileMemoryHundredThousand(t *testing.T) {
 		t.Errorf("cat type of the last device: %q, want %q", got, "DS18S20\n")
 	}
 }
+
+// TestHostileOptionsBounded: a numeric option past its bound is refused
+// before anything starts, naming the option: -o readahead=1000000 used to
+// start a million goroutines that idled at 549 MB.
+func TestHostileOptionsBounded(t *testing.T) {
+	t.Parallel()
+	for _, opt := range []string{"readahead=1000000", "pool_size=100000", "cache_bytes=64G", "cache_size=100000000", "volatile_ttl=1000h"} {
+		name, _, _ := strings.Cut(opt, "=")
+		r := owfuse(t, "mount", "127.0.0.1:1", t.TempDir(), "-o", opt)
+		wantFailure(t, r, exitUsage, "option "+name, "above the most")
+	}
+}
