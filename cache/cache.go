@@ -15,7 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
@@ -26,12 +25,21 @@ import (
 const (
 	DefaultEntries        = 4096
 	DefaultRequestTimeout = 10 * time.Second
+	// DefaultBytes bounds the cache's memory by default: what a small
+	// machine (a Raspberry Pi next to the bus) gives a daemon without
+	// noticing, and far more than a bus's values and listings take (a
+	// walked 1,000-device bus holds a few MiB).
+	DefaultBytes = 16 << 20
 )
 
 // Options configure a Cache.
 type Options struct {
 	// Entries bounds the number of cached listings and values.
 	Entries int
+	// Bytes bounds their size in bytes, estimated (a value's capacity, a
+	// listing's names, and a fixed cost per entry); the least recently
+	// used go first. 0 means DefaultBytes.
+	Bytes int64
 	// Lifetimes per class; the zero value disables caching entirely, so
 	// start from DefaultLifetimes.
 	Lifetimes Lifetimes
@@ -74,7 +82,7 @@ type Property struct {
 type Cache struct {
 	client   *owclient.Client
 	opts     Options
-	lru      *lru.Cache[string, entry]
+	lru      *store
 	flights  singleflight.Group
 	gen      atomic.Uint64 // bumped by every write, so that no flight started before it stores its answer
 	aliased  atomic.Bool   // a value was read through an alias since the last purge
@@ -115,11 +123,14 @@ type entry struct {
 
 // New returns a cache in front of client.
 func New(client *owclient.Client, opts Options) (*Cache, error) {
-	if opts.Entries < 0 || opts.RequestTimeout < 0 {
+	if opts.Entries < 0 || opts.Bytes < 0 || opts.RequestTimeout < 0 {
 		return nil, errors.New("cache: negative size or timeout")
 	}
 	if opts.Entries == 0 {
 		opts.Entries = DefaultEntries
+	}
+	if opts.Bytes == 0 {
+		opts.Bytes = DefaultBytes
 	}
 	if opts.RequestTimeout == 0 {
 		opts.RequestTimeout = DefaultRequestTimeout
@@ -127,7 +138,7 @@ func New(client *owclient.Client, opts Options) (*Cache, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	l, err := lru.New[string, entry](opts.Entries)
+	l, err := newStore(opts.Entries, opts.Bytes)
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +229,10 @@ func (c *Cache) Lifetimes() Lifetimes { return c.opts.Lifetimes }
 
 // Len returns the number of cached listings and values.
 func (c *Cache) Len() int { return c.lru.Len() }
+
+// Bytes returns the estimated size of the cached listings and values,
+// which Options.Bytes bounds.
+func (c *Cache) Bytes() int64 { return c.lru.Bytes() }
 
 func (c *Cache) lookup(key string, class Class) (any, bool) {
 	e, ok := c.lru.Get(key)

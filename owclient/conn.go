@@ -112,24 +112,72 @@ func (c *conn) roundTrip(ctx context.Context, req request) (reply, error) {
 		return reply{}, err
 	}
 	var rep reply
+	limit := replyLimit(req, c.cfg.maxPayload)
+	listed := 0 // bytes of the MSG_DIR entries so far
 	for {
-		h, data, err := c.readFrame(ctx)
+		if req.typ == MsgDir {
+			// A listing is bounded as a whole, as a DIRALL reply is by
+			// its payload limit: a frame that does not fit in what is
+			// left is refused before it is allocated.
+			limit = c.cfg.maxPayload - listed
+		}
+		h, data, err := c.readFrame(ctx, limit)
 		if err != nil {
 			if c.frames == 0 && reused && isConnLost(err) {
 				// A socket the server closed while idle: the request was
 				// never processed.
 				err = retryable{err}
 			}
-			return reply{}, err
+			return reply{}, explainLimit(err, req, len(rep.entries), c.cfg.maxPayload)
 		}
 		if req.typ != MsgDir || h.Ret < 0 || h.Payload == 0 {
 			rep.hdr, rep.data = h, data
 			break
 		}
+		if len(rep.entries) >= MaxDirEntries {
+			return reply{}, &ProtocolError{Kind: ErrListingTooLarge, Detail: fmt.Sprintf("MSG_DIR listing of more than %d entries", MaxDirEntries)}
+		}
+		listed += int(h.Payload)
 		rep.entries = append(rep.entries, string(data))
 	}
 	c.persistent = req.flags&FlagPersistence != 0 && rep.hdr.Flags&FlagPersistence != 0
 	return rep, nil
+}
+
+// MaxDirEntries bounds the entries of one listing, however it comes: an
+// entry costs a string header and an allocation of its own, so a flood of
+// empty or one-byte entries would cost far more than the payload limit
+// suggests. It allows listings of well over 100,000 entries (a
+// 1,000-device bus has some 45,000 names in all, a device directory a
+// few dozen).
+const MaxDirEntries = 1 << 18
+
+// replyLimit is the largest payload a frame of the reply to req may
+// announce. owserver never sends more of a value than the READ asked for
+// (it truncates), so a READ reply is held to the size asked, not to the
+// limit for listings: 4 MiB values kept in the cache would otherwise take
+// the memory of 64 KiB ones.
+func replyLimit(req request, maxPayload int) int {
+	if req.typ == MsgRead && req.size > 0 && int(req.size) < maxPayload {
+		return int(req.size)
+	}
+	return maxPayload
+}
+
+// explainLimit says which limit a payload that was too large broke: the
+// READ's size, or the listing's total. Other errors pass unchanged.
+func explainLimit(err error, req request, entries, maxPayload int) error {
+	var pe *ProtocolError
+	if !errors.As(err, &pe) || pe.Kind != ErrPayloadTooLarge {
+		return err
+	}
+	switch {
+	case req.typ == MsgRead && replyLimit(req, maxPayload) == int(req.size):
+		return &ProtocolError{Kind: ErrPayloadTooLarge, Detail: fmt.Sprintf("READ reply larger than the %d bytes asked for: %s", req.size, pe.Detail)}
+	case req.typ == MsgDir:
+		return &ProtocolError{Kind: ErrListingTooLarge, Detail: fmt.Sprintf("MSG_DIR listing passes %d bytes after %d entries: %s", maxPayload, entries, pe.Detail)}
+	}
+	return err
 }
 
 // interrupt wakes a read blocked on the netpoller (a deadline in the
@@ -162,9 +210,9 @@ func (c *conn) send(ctx context.Context, req request) error {
 	return &ConnError{Err: err}
 }
 
-// readFrame reads one frame that is not a keepalive. A keepalive restarts
-// the inactivity timer.
-func (c *conn) readFrame(ctx context.Context) (ReplyHeader, []byte, error) {
+// readFrame reads one frame that is not a keepalive, whose payload may be
+// at most limit bytes. A keepalive restarts the inactivity timer.
+func (c *conn) readFrame(ctx context.Context, limit int) (ReplyHeader, []byte, error) {
 	for first := c.frames == 0; ; first = false {
 		var r io.Reader = c.nc
 		switch {
@@ -174,7 +222,7 @@ func (c *conn) readFrame(ctx context.Context) (ReplyHeader, []byte, error) {
 		case !first:
 			c.nc.SetReadDeadline(c.frameDeadline(ctx))
 		}
-		h, data, err := readReply(r, c.hdr[:], c.cfg.maxPayload)
+		h, data, err := readReply(r, c.hdr[:], limit)
 		if err == nil || h != (ReplyHeader{}) {
 			c.frames++
 		}

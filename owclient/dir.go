@@ -2,6 +2,7 @@ package owclient
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"syscall"
 )
@@ -65,7 +66,11 @@ func (c *Client) Dir(ctx context.Context, path string, opts ...DirOption) ([]str
 		if mode == modeDir {
 			return rep.entries, nil
 		}
-		return splitList(rep.data), nil
+		list, err := splitList(rep.data)
+		if err != nil {
+			return nil, &OpError{Op: "dir", Path: path, Addr: c.cfg.addr, Err: err}
+		}
+		return list, nil
 	}
 }
 
@@ -83,11 +88,16 @@ func (c *Client) rememberDirMode(mode int32) {
 	}
 }
 
-// splitList splits a DIRALL reply: comma-separated, NUL-terminated.
-func splitList(data []byte) []string {
+// splitList splits a DIRALL reply: comma-separated, NUL-terminated. The
+// entries are counted first: a payload of commas within the byte limit
+// would split into millions of empty strings, 16 bytes of header each.
+func splitList(data []byte) ([]string, error) {
 	s := strings.TrimRight(string(data), "\x00")
 	if s == "" {
-		return []string{}
+		return []string{}, nil
 	}
-	return strings.Split(s, ",")
+	if n := strings.Count(s, ",") + 1; n > MaxDirEntries {
+		return nil, &ProtocolError{Kind: ErrListingTooLarge, Detail: fmt.Sprintf("DIRALL listing of %d entries, limit is %d", n, MaxDirEntries)}
+	}
+	return strings.Split(s, ","), nil
 }

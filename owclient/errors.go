@@ -18,11 +18,14 @@ var ErrTimeout = errors.New("owclient: timeout")
 
 // Sentinels for the kinds of [ProtocolError]; match them with errors.Is.
 var (
-	ErrMalformedHeader  = errors.New("malformed header")
-	ErrPayloadTooLarge  = errors.New("payload too large")
-	ErrShortRead        = errors.New("short read")
-	ErrShortWrite       = errors.New("short write")
-	ErrUnexpectedReply  = errors.New("unexpected reply")
+	ErrMalformedHeader = errors.New("malformed header")
+	ErrPayloadTooLarge = errors.New("payload too large")
+	ErrShortRead       = errors.New("short read")
+	ErrShortWrite      = errors.New("short write")
+	ErrUnexpectedReply = errors.New("unexpected reply")
+	// ErrListingTooLarge: a directory listing of more than MaxDirEntries
+	// entries, or more bytes than Options.MaxPayload.
+	ErrListingTooLarge  = errors.New("listing too large")
 	errInvalidPath      = errors.New("invalid path")
 	errDeadlineExceeded = fmt.Errorf("%w: operation deadline exceeded: %w", ErrTimeout, context.DeadlineExceeded)
 )
@@ -66,7 +69,7 @@ func (e *ConnError) Unwrap() error { return e.Err }
 // ProtocolError means the server (or whatever answered) sent bytes that are
 // not a valid owserver reply. The connection it came on is closed.
 type ProtocolError struct {
-	Kind   error // ErrMalformedHeader, ErrPayloadTooLarge, ErrShortRead, ErrShortWrite or ErrUnexpectedReply
+	Kind   error // ErrMalformedHeader, ErrPayloadTooLarge, ErrListingTooLarge, ErrShortRead, ErrShortWrite or ErrUnexpectedReply
 	Detail string
 }
 

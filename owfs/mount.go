@@ -86,7 +86,7 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		}
 		log.Warn("owserver does not answer yet; calls fail with EIO until it does", "server", client.Addr(), "err", err)
 	}
-	c, err := cache.New(client, cache.Options{Entries: cfg.CacheSize, Lifetimes: cfg.Lifetimes, RequestTimeout: cfg.Timeout, Readahead: cfg.Readahead, Logger: log})
+	c, err := cache.New(client, cache.Options{Entries: cfg.CacheSize, Bytes: cfg.CacheBytes, Lifetimes: cfg.Lifetimes, RequestTimeout: cfg.Timeout, Readahead: cfg.Readahead, Logger: log})
 	if err != nil {
 		client.Close()
 		mx.close()

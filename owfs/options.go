@@ -28,11 +28,12 @@ type Config struct {
 	DefaultPermissions bool
 	UID, GID           uint32
 
-	Lifetimes cache.Lifetimes
-	CacheSize int
-	Timeout   time.Duration // per owserver request
-	PoolSize  int
-	Readahead int // device listings fetched ahead at once
+	Lifetimes  cache.Lifetimes
+	CacheSize  int
+	CacheBytes int64         // estimated bytes of cached listings and values
+	Timeout    time.Duration // per owserver request
+	PoolSize   int
+	Readahead  int // device listings fetched ahead at once
 
 	WaitServer  time.Duration // wait this long for owserver's first answer before mounting
 	LazyConnect bool          // mount even if owserver does not answer; EIO until it does
@@ -56,14 +57,15 @@ type Config struct {
 func DefaultConfig() Config {
 	uid, gid := ProcessOwner()
 	return Config{
-		Newline:   true,
-		UID:       uid,
-		GID:       gid,
-		Lifetimes: cache.DefaultLifetimes(),
-		CacheSize: cache.DefaultEntries,
-		Timeout:   10 * time.Second,
-		PoolSize:  owclient.DefaultPoolSize,
-		Readahead: owclient.DefaultPoolSize / 2,
+		Newline:    true,
+		UID:        uid,
+		GID:        gid,
+		Lifetimes:  cache.DefaultLifetimes(),
+		CacheSize:  cache.DefaultEntries,
+		CacheBytes: cache.DefaultBytes,
+		Timeout:    10 * time.Second,
+		PoolSize:   owclient.DefaultPoolSize,
+		Readahead:  owclient.DefaultPoolSize / 2,
 	}
 }
 
@@ -111,12 +113,36 @@ func stringOpt(name, usage string, field func(*Config) *string) Setting {
 		get: func(c Config) string { return *field(&c) }}
 }
 
-func durationOpt(name, usage string, field func(*Config) *time.Duration) Setting {
+// Bounds of the numeric settings. Each is what makes sense for a 1-Wire
+// bus, not what the types hold: a value past one used to be taken as
+// given, and -o readahead=1000000 started a million goroutines that
+// idled at 549 MB and kept the daemon from exiting on SIGTERM.
+const (
+	maxTTL        = 24 * time.Hour // a fixed value is worth one bus read a day
+	minTimeout    = 10 * time.Millisecond
+	maxTimeout    = 10 * time.Minute // a bus read takes a second at most
+	maxWaitServer = time.Hour        // boot ordering, not a service supervisor
+	maxCacheSize  = 1 << 20          // entries; a 1,000-device bus has ~45,000 names
+	minCacheBytes = 1 << 20          // room for a few values of 64 KiB, the most a READ returns
+	maxCacheBytes = 1 << 30
+	// owserver grants 20 persistent connections in all by default; more
+	// than 64 at once only queue in it.
+	maxPoolSize  = 64
+	maxReadahead = 64 // background listings at once; each is a goroutine and a connection
+)
+
+func durationOpt(name, usage string, min, max time.Duration, field func(*Config) *time.Duration) Setting {
 	return Setting{Name: name, Usage: usage,
 		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
-			if err == nil && d < 0 {
+			switch {
+			case err != nil:
+			case d < 0:
 				err = fmt.Errorf("negative duration %s", v)
+			case d < min:
+				err = fmt.Errorf("%s is below %s", v, min)
+			case d > max:
+				err = fmt.Errorf("%s is above the most, %s", v, max)
 			}
 			*field(c) = d
 			return err
@@ -124,17 +150,74 @@ func durationOpt(name, usage string, field func(*Config) *time.Duration) Setting
 		get: func(c Config) string { return field(&c).String() }}
 }
 
-func intOpt(name, usage string, min int, field func(*Config) *int) Setting {
+func intOpt(name, usage string, min, max int, field func(*Config) *int) Setting {
 	return Setting{Name: name, Usage: usage,
 		set: func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
-			if err == nil && n < min {
+			switch {
+			case err != nil:
+			case n < min:
 				err = fmt.Errorf("%d is below %d", n, min)
+			case n > max:
+				err = fmt.Errorf("%d is above the most, %d", n, max)
 			}
 			*field(c) = n
 			return err
 		},
 		get: func(c Config) string { return strconv.Itoa(*field(&c)) }}
+}
+
+// byteSuffixes are the units bytesOpt takes, powers of 1024 whichever
+// spelling ("16M", "16MiB", "16MB" are all 16 MiB, as in GOMEMLIMIT).
+var byteSuffixes = []struct {
+	suffix string
+	shift  uint
+}{{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"KB", 10}, {"MB", 20}, {"GB", 30}, {"K", 10}, {"M", 20}, {"G", 30}, {"B", 0}}
+
+// parseBytes reads a size in bytes: a number with an optional unit.
+func parseBytes(v string) (int64, error) {
+	num, shift := v, uint(0)
+	for _, u := range byteSuffixes {
+		if rest, ok := strings.CutSuffix(v, u.suffix); ok {
+			num, shift = rest, u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > 1<<(62-shift) {
+		return 0, fmt.Errorf("%q is not a size in bytes (such as 16MiB)", v)
+	}
+	return n << shift, nil
+}
+
+func bytesOpt(name, usage string, min, max int64, field func(*Config) *int64) Setting {
+	return Setting{Name: name, Usage: usage,
+		set: func(c *Config, v string) error {
+			n, err := parseBytes(v)
+			switch {
+			case err != nil:
+			case n < min:
+				err = fmt.Errorf("%s is below %s", v, formatBytes(min))
+			case n > max:
+				err = fmt.Errorf("%s is above the most, %s", v, formatBytes(max))
+			}
+			*field(c) = n
+			return err
+		},
+		get: func(c Config) string { return formatBytes(*field(&c)) }}
+}
+
+// formatBytes writes n in the largest unit that divides it.
+func formatBytes(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		shift  uint
+	}{{"GiB", 30}, {"MiB", 20}, {"KiB", 10}} {
+		if n != 0 && n%(1<<u.shift) == 0 {
+			return strconv.FormatInt(n>>u.shift, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 func idOpt(name, usage string, field func(*Config) *uint32) Setting {
@@ -167,15 +250,16 @@ var Settings = []Setting{
 	boolOpt("default_permissions", "let the kernel check file modes (otherwise only owfuse's own checks apply)", func(c *Config) *bool { return &c.DefaultPermissions }),
 	idOpt("uid", "owner of every file (default: the user who mounts)", func(c *Config) *uint32 { return &c.UID }),
 	idOpt("gid", "group of every file (default: the user's group)", func(c *Config) *uint32 { return &c.GID }),
-	durationOpt("fixed_ttl", "how long values that never change (type, ROM id) are cached; 0 disables", func(c *Config) *time.Duration { return &c.Lifetimes.Fixed }),
-	durationOpt("stable_ttl", "how long values that change when written (alias, temphigh, settings) are cached; 0 disables", func(c *Config) *time.Duration { return &c.Lifetimes.Stable }),
-	durationOpt("volatile_ttl", "how long measurements (temperature, counters) are cached; 0 disables", func(c *Config) *time.Duration { return &c.Lifetimes.Volatile }),
-	durationOpt("dir_ttl", "how long directory listings, names and attributes are cached; 0 disables", func(c *Config) *time.Duration { return &c.Lifetimes.Directory }),
-	intOpt("cache_size", "most listings and values kept in the cache", 1, func(c *Config) *int { return &c.CacheSize }),
-	durationOpt("timeout", "give up on an owserver request after this long (the call fails with EIO)", func(c *Config) *time.Duration { return &c.Timeout }),
-	intOpt("pool_size", "most connections to owserver at once", 1, func(c *Config) *int { return &c.PoolSize }),
-	intOpt("readahead", "after a listing, list this many of its device directories at once in the background (speeds up ls -R and find on big buses); 0 disables", 0, func(c *Config) *int { return &c.Readahead }),
-	durationOpt("wait_server", "at start, wait up to this long for owserver to answer before mounting (for boot: -o _netdev,nofail,wait_server=60s)", func(c *Config) *time.Duration { return &c.WaitServer }),
+	durationOpt("fixed_ttl", "how long values that never change (type, ROM id) are cached; 0 disables", 0, maxTTL, func(c *Config) *time.Duration { return &c.Lifetimes.Fixed }),
+	durationOpt("stable_ttl", "how long values that change when written (alias, temphigh, settings) are cached; 0 disables", 0, maxTTL, func(c *Config) *time.Duration { return &c.Lifetimes.Stable }),
+	durationOpt("volatile_ttl", "how long measurements (temperature, counters) are cached; 0 disables", 0, maxTTL, func(c *Config) *time.Duration { return &c.Lifetimes.Volatile }),
+	durationOpt("dir_ttl", "how long directory listings, names and attributes are cached; 0 disables", 0, maxTTL, func(c *Config) *time.Duration { return &c.Lifetimes.Directory }),
+	intOpt("cache_size", "most listings and values kept in the cache", 1, maxCacheSize, func(c *Config) *int { return &c.CacheSize }),
+	bytesOpt("cache_bytes", "most bytes of listings and values kept in the cache (estimated; units K, M, G), the least recently used dropped first", minCacheBytes, maxCacheBytes, func(c *Config) *int64 { return &c.CacheBytes }),
+	durationOpt("timeout", "give up on an owserver request after this long (the call fails with EIO)", minTimeout, maxTimeout, func(c *Config) *time.Duration { return &c.Timeout }),
+	intOpt("pool_size", "most connections to owserver at once", 1, maxPoolSize, func(c *Config) *int { return &c.PoolSize }),
+	intOpt("readahead", "after a listing, list this many of its device directories at once in the background (speeds up ls -R and find on big buses); 0 disables", 0, maxReadahead, func(c *Config) *int { return &c.Readahead }),
+	durationOpt("wait_server", "at start, wait up to this long for owserver to answer before mounting (for boot: -o _netdev,nofail,wait_server=60s)", 0, maxWaitServer, func(c *Config) *time.Duration { return &c.WaitServer }),
 	boolOpt("lazy_connect", "mount even if owserver does not answer yet; calls fail with EIO until it does", func(c *Config) *bool { return &c.LazyConnect }),
 	boolOpt("daemon", "return once the mount answers and serve it in the background (always on as a mount helper)", func(c *Config) *bool { return &c.Daemon }),
 	stringOpt("log_file", "where the background daemon logs (default: syslog)", func(c *Config) *string { return &c.LogFile }),

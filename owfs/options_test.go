@@ -75,6 +75,31 @@ func TestParseOptions(t *testing.T) {
 		{"volatile_ttl=-1s", nil, "negative"},
 		{"cache_size=0", nil, "below 1"},
 		{"ro=maybe", nil, "ro"},
+		// numeric options are bounded by what makes sense, and the error
+		// names the option
+		{"readahead=64,pool_size=64,cache_size=1048576", func(c owfs.Config) bool {
+			return c.Readahead == 64 && c.PoolSize == 64 && c.CacheSize == 1<<20
+		}, ""},
+		{"readahead=1000000", nil, "option readahead: 1000000 is above the most, 64"},
+		{"pool_size=65", nil, "option pool_size: 65 is above the most, 64"},
+		{"cache_size=1048577", nil, "option cache_size: 1048577 is above the most, 1048576"},
+		{"cache_bytes=32MiB", func(c owfs.Config) bool { return c.CacheBytes == 32<<20 }, ""},
+		{"cache_bytes=2G", nil, "option cache_bytes: 2G is above the most, 1GiB"},
+		{"cache_bytes=1048576", func(c owfs.Config) bool { return c.CacheBytes == 1<<20 }, ""},
+		{"cache_bytes=512K", nil, "option cache_bytes: 512K is below 1MiB"},
+		{"cache_bytes=16MB,cache_size=100", func(c owfs.Config) bool { return c.CacheBytes == 16<<20 && c.CacheSize == 100 }, ""},
+		{"cache_bytes=lots", nil, `option cache_bytes: "lots" is not a size`},
+		{"cache_bytes=-1M", nil, "not a size"},
+		{"cache_bytes=99999999999G", nil, "not a size"},
+		{"fixed_ttl=24h,stable_ttl=0,volatile_ttl=1ms,dir_ttl=1h", func(c owfs.Config) bool {
+			return c.Lifetimes.Fixed == 24*time.Hour && c.Lifetimes.Volatile == time.Millisecond
+		}, ""},
+		{"fixed_ttl=25h", nil, "option fixed_ttl: 25h is above the most, 24h0m0s"},
+		{"dir_ttl=2562047h", nil, "option dir_ttl"},
+		{"timeout=0", nil, "option timeout: 0 is below 10ms"},
+		{"timeout=11m", nil, "option timeout: 11m is above the most"},
+		{"timeout=10ms,wait_server=1h", func(c owfs.Config) bool { return c.Timeout == 10*time.Millisecond && c.WaitServer == time.Hour }, ""},
+		{"wait_server=2h", nil, "option wait_server: 2h is above the most, 1h0m0s"},
 	}
 	for _, tc := range cases {
 		c := owfs.DefaultConfig()
