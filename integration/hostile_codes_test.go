@@ -21,18 +21,18 @@ import (
 	"github.com/owfuse/owfuse/owclient/owtest"
 )
 
-// hostileServer is a scripted owserver with one device whose reads,
+// codeServer is a scripted owserver with one device whose reads,
 // writes or listings answer a chosen error code while armed.
-type hostileServer struct {
+type codeServer struct {
 	*owtest.FakeServer
 	readCode, writeCode, dirCode atomic.Int32 // 0: answer normally
 }
 
 const hostileDev = "/10.67C6697351FF"
 
-func startHostile(t *testing.T) *hostileServer {
+func startCodeServer(t *testing.T) *codeServer {
 	t.Helper()
-	h := &hostileServer{}
+	h := &codeServer{}
 	structure := map[string]string{
 		"/structure/10/temperature": "t,000000,000001,ro,000012,v,",
 		"/structure/10/temphigh":    "t,000000,000001,rw,000012,s,",
@@ -103,7 +103,7 @@ func runOrUnstick(t *testing.T, m *mountProc, name string, args ...string) (stri
 func TestHostileErrorCodes(t *testing.T) {
 	t.Parallel()
 	requireFUSE(t)
-	h := startHostile(t)
+	h := startCodeServer(t)
 	dir := t.TempDir()
 	m := startMount(t, h.Addr, dir, "-o", "volatile_ttl=0,stable_ttl=0,dir_ttl=0")
 	temp := filepath.Join(dir, hostileDev, "temperature")
