@@ -9,7 +9,8 @@ import (
 // the parsers: errors are fine, panics and half-applied garbage are not.
 func FuzzParseOptions(f *testing.F) {
 	for _, s := range []string{"ro,allow_other,temp_scale=F", "_netdev,nofail,x-systemd.automount,comment=a=b",
-		"volatile_ttl=5s,dir_ttl=0", "uid=4294967296", "=,==,,", "timeout=", "ro=", "cache_size=-1"} {
+		"volatile_ttl=5s,dir_ttl=0", "uid=4294967296", "=,==,,", "timeout=", "ro=", "cache_size=-1",
+		"readahead=1000000", "cache_bytes=2G", "timeout=1ns", "dir_ttl=100000h", "pool_size=65"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, list string) {
@@ -17,6 +18,14 @@ func FuzzParseOptions(f *testing.F) {
 		if err := ParseOptions(&c, list); err == nil {
 			if c.CacheSize < 1 || c.PoolSize < 1 || c.Timeout < 0 || c.Lifetimes.Volatile < 0 {
 				t.Fatalf("%q accepted with an impossible result %+v", list, c)
+			}
+			// Every number within its bound, whatever the input.
+			l := c.Lifetimes
+			if c.CacheSize > maxCacheSize || c.PoolSize > maxPoolSize || c.Readahead < 0 || c.Readahead > maxReadahead ||
+				c.CacheBytes < minCacheBytes || c.CacheBytes > maxCacheBytes || c.Timeout < minTimeout || c.Timeout > maxTimeout ||
+				c.WaitServer < 0 || c.WaitServer > maxWaitServer ||
+				max(l.Fixed, l.Stable, l.Volatile, l.Directory) > maxTTL || min(l.Fixed, l.Stable, l.Volatile, l.Directory) < 0 {
+				t.Fatalf("%q accepted out of bounds: %+v", list, c)
 			}
 		}
 		args := strings.Fields(strings.ReplaceAll(list, ",", " "))
