@@ -13,9 +13,9 @@ import (
 // realCache returns a cache in front of a real `owserver --tester` with
 // the given families, with the default lifetimes and no readahead, so
 // that the tests count every message.
-func realCache(t *testing.T, families string) *cache.Cache {
+func realCache(t *testing.T, families string, args ...string) *cache.Cache {
 	t.Helper()
-	srv := owtest.StartOwserver(t, "--tester", families)
+	srv := owtest.StartOwserver(t, append([]string{"--tester", families}, args...)...)
 	cl, err := owclient.New(srv.Addr, owclient.Options{Flags: owclient.FlagTrim})
 	if err != nil {
 		t.Fatal(err)

@@ -4,8 +4,6 @@ import (
 	"testing"
 
 	"github.com/owfuse/owfuse/cache"
-	"github.com/owfuse/owfuse/owclient"
-	"github.com/owfuse/owfuse/owclient/owtest"
 )
 
 // On a server that lists without slashes (--no_dirall: MSG_DIR only), the
@@ -13,17 +11,7 @@ import (
 // family and property: listing eight devices of one family costs about
 // what listing one does, not a read per entry.
 func TestProbeByStructure(t *testing.T) {
-	srv := owtest.StartOwserver(t, "--tester", "10,10,10,10,10,10,10,10", "--no_dirall")
-	cl, err := owclient.New(srv.Addr, owclient.Options{Flags: owclient.FlagTrim})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cl.Close() })
-	c, err := cache.New(cl, cache.Options{Lifetimes: cache.DefaultLifetimes()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := realCache(t, "10,10,10,10,10,10,10,10", "--no_dirall")
 	root, err := c.Dir(bg, "/")
 	if err != nil {
 		t.Fatal(err)
