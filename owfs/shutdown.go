@@ -219,104 +219,70 @@ type stoppableFS struct {
 	s *stopper
 }
 
-func (f stoppableFS) Lookup(interrupt <-chan struct{}, h *fuse.InHeader, name string, out *fuse.EntryOut) fuse.Status {
+// under runs one call under f's stopper: EIO once stop has begun, and
+// EIO rather than EINTR for a call that stop cancelled.
+func under[T any](f stoppableFS, interrupt <-chan struct{}, call func(cancel <-chan struct{}) (T, fuse.Status)) (T, fuse.Status) {
 	c := f.s.enter(interrupt)
 	if c == nil {
-		return fuse.EIO
+		var zero T
+		return zero, fuse.EIO
 	}
 	defer c.leave()
-	return f.s.status(interrupt, f.RawFileSystem.Lookup(c.cancel, h, name, out))
+	v, st := call(c.cancel)
+	return v, f.s.status(interrupt, st)
+}
+
+// only adapts a call that returns a status alone to under.
+func only(st fuse.Status) (struct{}, fuse.Status) { return struct{}{}, st }
+
+func (f stoppableFS) Lookup(interrupt <-chan struct{}, h *fuse.InHeader, name string, out *fuse.EntryOut) fuse.Status {
+	_, st := under(f, interrupt, func(c <-chan struct{}) (struct{}, fuse.Status) { return only(f.RawFileSystem.Lookup(c, h, name, out)) })
+	return st
 }
 
 func (f stoppableFS) SetAttr(interrupt <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrOut) fuse.Status {
-	c := f.s.enter(interrupt)
-	if c == nil {
-		return fuse.EIO
-	}
-	defer c.leave()
-	return f.s.status(interrupt, f.RawFileSystem.SetAttr(c.cancel, in, out))
+	_, st := under(f, interrupt, func(c <-chan struct{}) (struct{}, fuse.Status) { return only(f.RawFileSystem.SetAttr(c, in, out)) })
+	return st
 }
 
 func (f stoppableFS) Open(interrupt <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
-	c := f.s.enter(interrupt)
-	if c == nil {
-		return fuse.EIO
-	}
-	defer c.leave()
-	return f.s.status(interrupt, f.RawFileSystem.Open(c.cancel, in, out))
+	_, st := under(f, interrupt, func(c <-chan struct{}) (struct{}, fuse.Status) { return only(f.RawFileSystem.Open(c, in, out)) })
+	return st
 }
 
 func (f stoppableFS) Read(interrupt <-chan struct{}, in *fuse.ReadIn, buf []byte) (fuse.ReadResult, fuse.Status) {
-	c := f.s.enter(interrupt)
-	if c == nil {
-		return nil, fuse.EIO
-	}
-	defer c.leave()
-	r, st := f.RawFileSystem.Read(c.cancel, in, buf)
-	return r, f.s.status(interrupt, st)
+	return under(f, interrupt, func(c <-chan struct{}) (fuse.ReadResult, fuse.Status) { return f.RawFileSystem.Read(c, in, buf) })
 }
 
 func (f stoppableFS) Write(interrupt <-chan struct{}, in *fuse.WriteIn, data []byte) (uint32, fuse.Status) {
-	c := f.s.enter(interrupt)
-	if c == nil {
-		return 0, fuse.EIO
-	}
-	defer c.leave()
-	n, st := f.RawFileSystem.Write(c.cancel, in, data)
-	return n, f.s.status(interrupt, st)
+	return under(f, interrupt, func(c <-chan struct{}) (uint32, fuse.Status) { return f.RawFileSystem.Write(c, in, data) })
 }
 
 func (f stoppableFS) Writev(interrupt <-chan struct{}, in *fuse.WriteIn, data [][]byte) (uint32, fuse.Status) {
-	c := f.s.enter(interrupt)
-	if c == nil {
-		return 0, fuse.EIO
-	}
-	defer c.leave()
-	n, st := f.RawFileSystem.Writev(c.cancel, in, data)
-	return n, f.s.status(interrupt, st)
+	return under(f, interrupt, func(c <-chan struct{}) (uint32, fuse.Status) { return f.RawFileSystem.Writev(c, in, data) })
 }
 
 func (f stoppableFS) Flush(interrupt <-chan struct{}, in *fuse.FlushIn) fuse.Status {
-	c := f.s.enter(interrupt)
-	if c == nil {
-		return fuse.EIO
-	}
-	defer c.leave()
-	return f.s.status(interrupt, f.RawFileSystem.Flush(c.cancel, in))
+	_, st := under(f, interrupt, func(c <-chan struct{}) (struct{}, fuse.Status) { return only(f.RawFileSystem.Flush(c, in)) })
+	return st
 }
 
 func (f stoppableFS) Fsync(interrupt <-chan struct{}, in *fuse.FsyncIn) fuse.Status {
-	c := f.s.enter(interrupt)
-	if c == nil {
-		return fuse.EIO
-	}
-	defer c.leave()
-	return f.s.status(interrupt, f.RawFileSystem.Fsync(c.cancel, in))
+	_, st := under(f, interrupt, func(c <-chan struct{}) (struct{}, fuse.Status) { return only(f.RawFileSystem.Fsync(c, in)) })
+	return st
 }
 
 func (f stoppableFS) OpenDir(interrupt <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
-	c := f.s.enter(interrupt)
-	if c == nil {
-		return fuse.EIO
-	}
-	defer c.leave()
-	return f.s.status(interrupt, f.RawFileSystem.OpenDir(c.cancel, in, out))
+	_, st := under(f, interrupt, func(c <-chan struct{}) (struct{}, fuse.Status) { return only(f.RawFileSystem.OpenDir(c, in, out)) })
+	return st
 }
 
 func (f stoppableFS) ReadDir(interrupt <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
-	c := f.s.enter(interrupt)
-	if c == nil {
-		return fuse.EIO
-	}
-	defer c.leave()
-	return f.s.status(interrupt, f.RawFileSystem.ReadDir(c.cancel, in, out))
+	_, st := under(f, interrupt, func(c <-chan struct{}) (struct{}, fuse.Status) { return only(f.RawFileSystem.ReadDir(c, in, out)) })
+	return st
 }
 
 func (f stoppableFS) ReadDirPlus(interrupt <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
-	c := f.s.enter(interrupt)
-	if c == nil {
-		return fuse.EIO
-	}
-	defer c.leave()
-	return f.s.status(interrupt, f.RawFileSystem.ReadDirPlus(c.cancel, in, out))
+	_, st := under(f, interrupt, func(c <-chan struct{}) (struct{}, fuse.Status) { return only(f.RawFileSystem.ReadDirPlus(c, in, out)) })
+	return st
 }
