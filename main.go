@@ -1,72 +1,93 @@
 // Command owfuse mounts OWFS's owserver, the 1-Wire bus daemon (TCP port
-// 4304), as a filesystem, and talks to it from the shell: its verbs dir,
-// read, write and present print what ow-shell's owdir, owread, owwrite and
-// owpresent print for the same server and paths, byte for byte; ping checks
-// that owserver answers.
+// 4304), as a filesystem, and talks to it from the shell with ow-shell's
+// verbs (package owshell). It reads its command line three ways: as
+// `owfuse VERB …`; as ow-shell's owdir, owread, owwrite, owget or
+// owpresent when called by those names; and as a mount helper when mount(8)
+// runs it as mount.owfuse or mount.fuse3 runs `owfuse SOURCE MOUNTPOINT -o
+// OPTIONS`.
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strconv"
 	"strings"
-	"time"
 
+	"github.com/cpuguy83/go-md2man/v2/md2man"
 	"github.com/urfave/cli/v2"
 
-	"github.com/owfuse/owfuse/owclient"
+	"github.com/owfuse/owfuse/owclient/owshell"
 	"github.com/owfuse/owfuse/owfs"
 )
 
-// Exit codes; README's EXIT CODES section lists them.
+// Exit codes of mount(8)'s helpers (mount(8), RETURN CODES), which mount(8)
+// and systemd read; `owfuse mount` keeps owshell's sysexits codes.
 const (
-	exitOK    = 0 // success
-	exitError = 1 // owserver refused a request (no such path, read-only property, bad value) or sent nonsense
-	// 2 is reserved: the Go runtime exits with 2 after a panic.
-	exitAbsent      = 3  // present: at least one path does not exist
-	exitUsage       = 64 // bad command line: unknown verb or flag, bad flag value, missing argument (EX_USAGE)
-	exitUnreachable = 69 // owserver could not be reached, or dropped the connection (EX_UNAVAILABLE)
-	exitTimeout     = 75 // owserver did not answer within --timeout (EX_TEMPFAIL)
+	mountUsage   = 1  // incorrect invocation
+	mountFailure = 32 // mount failure
 )
 
-// owshellFlags are the flags ow-shell's programs send (0x10a); owfuse sends
-// the same so that listings and values come out alike.
-const owshellFlags = owclient.FlagOwnet | owclient.FlagAlias | owclient.FlagBusRet
-
 func main() {
+	// ow-shell's programs print their version for -V; -v stays free.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print the version", DisableDefaultText: true}
 	os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr))
 }
 
 // run executes the command line args and returns the exit code. Every
 // failure is reported here, as one line on stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if isHelper(args) {
+	name := filepath.Base(args[0])
+	switch verb, program := owshell.Programs[name]; {
+	case strings.HasPrefix(name, "mount."):
+		return runHelper(ctx, args, stderr)
+	case program:
+		return runProgram(ctx, name, verb, args, stdout, stderr)
+	case isFuseHelperCall(args):
 		return runHelper(ctx, args, stderr)
 	}
-	g := &globals{}
-	app := &cli.App{
-		Name:           "owfuse",
-		Usage:          "mount OWFS's owserver as a filesystem; and the ow-shell toolbox (owdir, owread, owwrite, owpresent)",
-		Flags:          globalFlags(),
-		Before:         g.parse,
-		After:          g.close,
-		Commands:       commands(g),
+	argv, err := rewrite(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "owfuse: %v\n", err)
+		return owshell.ExitUsage
+	}
+	return execute(ctx, newApp("owfuse", stdout, stderr), argv, stderr)
+}
+
+// newApp is owfuse's command line: the toolbox verbs, mount, and the
+// hidden man.
+func newApp(name string, stdout, stderr io.Writer) *cli.App {
+	cmds := append(owshell.Commands(), mountCommand(), manCommand())
+	for _, c := range cmds {
+		c.OnUsageError = usageError(name + " " + c.Name)
+	}
+	return &cli.App{
+		Name:     name,
+		Usage:    "mount OWFS's owserver as a filesystem; and the ow-shell toolbox (owdir, owread, owwrite, owget, owpresent)",
+		Version:  version(),
+		Commands: cmds,
+		// Shown in the help, since they may come before the verb; rewrite
+		// moves them after it, where the verb parses them.
+		Flags:          owshell.ServerFlags(),
 		Action:         noVerb,
 		Writer:         stdout,
 		ErrWriter:      stderr,
-		OnUsageError:   usageError("owfuse"),
-		ExitErrHandler: func(*cli.Context, error) {}, // run reports errors; cli must not exit
+		OnUsageError:   usageError(name),
+		ExitErrHandler: func(*cli.Context, error) {}, // execute reports errors; cli must not exit
 	}
-	err := app.RunContext(ctx, args)
+}
+
+// execute runs app on a rewritten command line and turns its error into
+// one line on stderr and an exit code.
+func execute(ctx context.Context, app *cli.App, argv []string, stderr io.Writer) int {
+	err := app.RunContext(ctx, argv)
 	if err == nil {
-		return exitOK
+		return owshell.ExitOK
 	}
 	var ec cli.ExitCoder
 	if errors.As(err, &ec) {
@@ -77,397 +98,221 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	// What cli itself rejects, such as an unparsable OWFUSE_* variable.
 	fmt.Fprintf(stderr, "owfuse: %v\n", err)
-	return exitUsage
+	return owshell.ExitUsage
 }
 
-// commands returns the verbs. Each verb's OnUsageError reports a bad flag
-// as a usage error; a mount verb would join this list.
-func commands(g *globals) []*cli.Command {
-	cmds := []*cli.Command{mountCommand(), dirCommand(g), readCommand(g), writeCommand(g), presentCommand(g), pingCommand(g)}
+// rewrite puts a command line in the form cli parses: the verb, its flags
+// (wherever they stood, before or after the verb and between operands),
+// "--", its operands. An unknown verb is a usage error naming the verbs.
+func rewrite(args []string) ([]string, error) {
+	cmds := newApp("owfuse", io.Discard, io.Discard).Commands
+	var all []cli.Flag
 	for _, c := range cmds {
-		c.OnUsageError = usageError("owfuse " + c.Name)
+		all = append(all, c.Flags...)
 	}
-	return cmds
-}
-
-// globals holds the options given before the verb and the client made from
-// them.
-type globals struct {
-	timeout time.Duration
-	client  *owclient.Client
-}
-
-// globalFlags are the options given before the verb.
-func globalFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "server", Aliases: []string{"s"}, Value: "localhost:" + owclient.DefaultPort, EnvVars: []string{"OWFUSE_SERVER"},
-			Usage: "owserver address: host:port, host, or port on localhost"},
-		&cli.StringFlag{Name: "temp-scale", Value: "C", EnvVars: []string{"OWFUSE_TEMP_SCALE"},
-			Usage: "temperature scale: C, F, K or R"},
-		&cli.StringFlag{Name: "pressure-scale", Value: "mbar", EnvVars: []string{"OWFUSE_PRESSURE_SCALE"},
-			Usage: "pressure scale: mbar, atm, mmHg, inHg, psi or Pa"},
-		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "f.i", EnvVars: []string{"OWFUSE_FORMAT"},
-			Usage: "device name format: f.i, fi, f.i.c, f.ic, fi.c or fic (f family, i id, c crc)"},
-		&cli.BoolFlag{Name: "uncached", EnvVars: []string{"OWFUSE_UNCACHED"},
-			Usage: "bypass owserver's cache and ask the 1-Wire bus"},
-		&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, EnvVars: []string{"OWFUSE_TIMEOUT"},
-			Usage: "give up on an operation owserver has not answered after this long"},
-		&cli.BoolFlag{Name: "no-persistence", EnvVars: []string{"OWFUSE_NO_PERSISTENCE"},
-			Usage: "open a new connection for every request"},
-		&cli.BoolFlag{Name: "trace", EnvVars: []string{"OWFUSE_TRACE"},
-			Usage: "log every protocol frame to stderr"},
-	}
-}
-
-// parse checks the global flags and makes the client; it does not connect.
-func (g *globals) parse(c *cli.Context) error {
-	ts, err := owclient.ParseTempScale(c.String("temp-scale"))
+	all = append(all, cli.VersionFlag)
+	// The first pass only finds the verb; -o is kept as a flag for the
+	// second, which knows whether the verb takes it.
+	first := owshell.Parser{Flags: all, Shorthands: owshell.Shorthands,
+		OptionList: func(list string) ([]string, error) { return []string{"--o=" + list}, nil }}
+	flags, operands, err := first.Rewrite(args[1:])
 	if err != nil {
-		return usageErrorf("unknown temperature scale %q (want C, F, K or R)", c.String("temp-scale"))
+		return nil, fmt.Errorf("%w (see owfuse --help)", err)
 	}
-	ps, err := owclient.ParsePressureScale(c.String("pressure-scale"))
+	if len(operands) == 0 {
+		return append(args[:1:1], flags...), nil // owfuse [--help|--version]
+	}
+	verb := operands[0]
+	if verb == "help" {
+		return append(args[:1:1], append([]string{"help"}, operands[1:]...)...), nil
+	}
+	i := slices.IndexFunc(cmds, func(c *cli.Command) bool { return c.Name == verb })
+	if i < 0 {
+		return nil, unknownVerb(verb, cmds)
+	}
+	p := owshell.Parser{Flags: cmds[i].Flags, Shorthands: owshell.Shorthands}
+	if verb == "mount" {
+		p.OptionList = owfs.OptionFlags
+		p.Shorthands = nil
+	}
+	flags, operands, err = p.Rewrite(append(append(flags, "--"), operands[1:]...))
 	if err != nil {
-		return usageErrorf("unknown pressure scale %q (want mbar, atm, mmHg, inHg, psi or Pa)", c.String("pressure-scale"))
+		return nil, fmt.Errorf("%s: %w (see owfuse %s --help)", verb, err, verb)
 	}
-	df, err := owclient.ParseDeviceFormat(c.String("format"))
-	if err != nil {
-		return usageErrorf("unknown device format %q (want f.i, fi, f.i.c, f.ic, fi.c or fic)", c.String("format"))
-	}
-	if g.timeout = c.Duration("timeout"); g.timeout <= 0 {
-		return usageErrorf("--timeout must be positive, got %v", g.timeout)
-	}
-	flags := owshellFlags.WithTempScale(ts).WithPressureScale(ps).WithDeviceFormat(df)
-	if c.Bool("uncached") {
-		flags |= owclient.FlagUncached
-	}
-	opts := owclient.Options{
-		Flags:              flags,
-		DisablePersistence: c.Bool("no-persistence"),
-		FrameTimeout:       g.timeout, // --timeout is the only limit on a silent server
-	}
-	if c.Bool("trace") {
-		opts.Logger = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	if g.client, err = owclient.New(c.String("server"), opts); err != nil {
-		return usageErrorf("bad --server %q: %v", c.String("server"), strings.TrimPrefix(err.Error(), "owclient: "))
-	}
-	return nil
+	return slices.Concat(args[:1:1], []string{verb}, flags, []string{"--"}, operands), nil
 }
 
-func (g *globals) close(*cli.Context) error {
-	if g.client != nil {
-		g.client.Close()
-	}
-	return nil
-}
-
-// call runs one owserver operation under --timeout and turns its error into
-// one line and an exit code.
-func (g *globals) call(c *cli.Context, op func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(c.Context, g.timeout)
-	defer cancel()
-	err := op(ctx)
-	if err == nil {
-		return nil
-	}
-	addr := g.client.Addr()
-	var (
-		se *owclient.ServerError
-		ne *net.OpError
-		ce *owclient.ConnError
-	)
-	switch {
-	case errors.Is(err, owclient.ErrRequestTooLarge):
-		return usageErrorf("%s", strings.TrimPrefix(err.Error(), "owclient: "))
-	case errors.As(err, &se): // Error() holds OWFS's own text for the code
-		return cli.Exit("owfuse: "+strings.TrimPrefix(se.Error(), "owclient: "), exitError)
-	case owclient.IsTimeout(err):
-		return cli.Exit(fmt.Sprintf("owfuse: owserver at %s did not answer within %v", addr, g.timeout), exitTimeout)
-	case errors.As(err, &ne) && ne.Op == "dial":
-		return cli.Exit(fmt.Sprintf("owfuse: cannot reach owserver at %s: %v", addr, ne.Err), exitUnreachable)
-	case errors.As(err, &ce):
-		return cli.Exit(fmt.Sprintf("owfuse: lost connection to owserver at %s: %v", addr, ce.Err), exitUnreachable)
-	default:
-		return cli.Exit("owfuse: "+strings.TrimPrefix(err.Error(), "owclient: "), exitError)
-	}
-}
-
-// eachPath calls op for every path in turn, each under --timeout, and
-// stops at the first failure. op writes to a buffered stdout, which is
-// flushed even then.
-func (g *globals) eachPath(c *cli.Context, paths []string, op func(ctx context.Context, w *bufio.Writer, path string) error) error {
-	w := bufio.NewWriter(c.App.Writer)
-	var err error
-	for _, p := range paths {
-		if err = g.call(c, func(ctx context.Context) error { return op(ctx, w, p) }); err != nil {
-			break
+func unknownVerb(verb string, cmds []*cli.Command) error {
+	var names []string
+	for _, c := range cmds {
+		if !c.Hidden {
+			names = append(names, c.Name)
 		}
 	}
-	if ferr := w.Flush(); ferr != nil && err == nil {
-		err = cli.Exit("owfuse: writing output: "+ferr.Error(), exitError)
+	hint := ""
+	if s := owshell.Suggest(verb, names); s != "" {
+		hint = fmt.Sprintf("; did you mean %q?", s)
 	}
-	return err
+	return fmt.Errorf("unknown command %q%s (commands: %s; see owfuse --help)", verb, hint, strings.Join(names, ", "))
 }
 
-func dirCommand(g *globals) *cli.Command {
-	return &cli.Command{
-		Name:      "dir",
-		Usage:     "list directories, one full path per line, like owdir",
-		ArgsUsage: "[PATH]... (default /)",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "slash", Aliases: []string{"dir"}, EnvVars: []string{"OWFUSE_DIR_SLASH"},
-				Usage: "end directory entries with /, like owdir --dir"},
-		},
-		Action: func(c *cli.Context) error {
-			paths := c.Args().Slice()
-			if len(paths) == 0 {
-				paths = []string{"/"}
-			}
-			return g.eachPath(c, paths, func(ctx context.Context, w *bufio.Writer, p string) error {
-				entries, err := g.client.Dir(ctx, p, owclient.WithSlash(c.Bool("slash")), owclient.WithBus(true))
-				for _, e := range entries {
-					w.WriteString(e + "\n")
-				}
-				return err
-			})
-		},
+// runProgram runs owfuse as ow-shell's program name, the verb it stands
+// for, with ow-shell's options: every program takes all of them, and
+// those that mean nothing to it are dropped, as ow-shell drops them.
+func runProgram(ctx context.Context, name, verb string, args []string, stdout, stderr io.Writer) int {
+	app := newApp(name, stdout, stderr)
+	i := slices.IndexFunc(app.Commands, func(c *cli.Command) bool { return c.Name == verb })
+	var every []cli.Flag
+	for _, v := range owshell.Programs {
+		j := slices.IndexFunc(app.Commands, func(c *cli.Command) bool { return c.Name == v })
+		every = append(every, app.Commands[j].Flags...)
 	}
+	p := owshell.Parser{Flags: append(app.Commands[i].Flags, cli.VersionFlag), Shorthands: owshell.Shorthands, Ignored: every}
+	flags, operands, err := p.Rewrite(args[1:])
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", name, err, name)
+		return owshell.ExitError
+	}
+	if slices.Contains(flags, "--version") {
+		fmt.Fprintf(stdout, "%s (owfuse) %s\n", name, version())
+		return owshell.ExitOK
+	}
+	if code := execute(ctx, app, slices.Concat(args[:1:1], []string{verb}, flags, []string{"--"}, operands), stderr); code != owshell.ExitOK {
+		return owshell.ExitError // ow-shell's programs know only 0 and 1
+	}
+	return owshell.ExitOK
 }
 
-func readCommand(g *globals) *cli.Command {
-	return &cli.Command{
-		Name:      "read",
-		Usage:     "print values as they are, without a newline, like owread",
-		ArgsUsage: "PATH...",
-		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "size", Value: owclient.DefaultReadSize, EnvVars: []string{"OWFUSE_READ_SIZE"},
-				Usage: fmt.Sprintf("read at most this many bytes (1 to %d)", owclient.MaxServerPayload)},
-			&cli.IntFlag{Name: "offset", EnvVars: []string{"OWFUSE_READ_OFFSET"},
-				Usage: "start reading at this byte of the value"},
-			&cli.BoolFlag{Name: "hex", EnvVars: []string{"OWFUSE_READ_HEX"},
-				Usage: "print the bytes in hexadecimal, like owread --hex"},
-		},
-		Action: func(c *cli.Context) error {
-			size, offset := c.Int("size"), c.Int("offset")
-			switch {
-			case c.NArg() == 0:
-				return usageErrorf("read needs at least one PATH (see owfuse read --help)")
-			case size < 1 || size > owclient.MaxServerPayload:
-				return usageErrorf("--size must be 1 to %d, got %d", owclient.MaxServerPayload, size)
-			case offset < 0:
-				return usageErrorf("--offset must not be negative, got %d", offset)
-			}
-			return g.eachPath(c, c.Args().Slice(), func(ctx context.Context, w *bufio.Writer, p string) error {
-				data, err := g.client.ReadAt(ctx, p, size, offset)
-				if c.Bool("hex") {
-					fmt.Fprintf(w, "%X", data)
-				} else {
-					w.Write(data)
-				}
-				return err
-			})
-		},
+// isFuseHelperCall reports whether args are mount.fuse3's call for
+// -t fuse.owfuse: `owfuse SOURCE MOUNTPOINT -o OPTIONS` (it always passes
+// options, adding dev,suid), whose first argument is no verb.
+func isFuseHelperCall(args []string) bool {
+	if len(args) < 5 || strings.HasPrefix(args[1], "-") || strings.HasPrefix(args[2], "-") {
+		return false
 	}
+	for _, c := range newApp("owfuse", io.Discard, io.Discard).Commands {
+		if c.Name == args[1] {
+			return false
+		}
+	}
+	return args[1] != "help" && slices.Contains(args[3:], "-o")
 }
 
-func writeCommand(g *globals) *cli.Command {
-	return &cli.Command{
-		Name:      "write",
-		Usage:     "set values, like owwrite",
-		ArgsUsage: "PATH VALUE [PATH VALUE]...",
-		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "offset", EnvVars: []string{"OWFUSE_WRITE_OFFSET"},
-				Usage: "start writing at this byte of the value, as for memory pages"},
-			&cli.BoolFlag{Name: "hex", EnvVars: []string{"OWFUSE_WRITE_HEX"},
-				Usage: "VALUE is hexadecimal, like owwrite --hex"},
-		},
-		Action: func(c *cli.Context) error {
-			args, offset := c.Args().Slice(), c.Int("offset")
-			if len(args) == 0 || len(args)%2 != 0 {
-				return usageErrorf("write needs PATH VALUE pairs (see owfuse write --help)")
-			}
-			if offset < 0 {
-				return usageErrorf("--offset must not be negative, got %d", offset)
-			}
-			for i := 0; i < len(args); i += 2 {
-				path, value := args[i], []byte(args[i+1])
-				if c.Bool("hex") {
-					var err error
-					if value, err = hex.DecodeString(args[i+1]); err != nil {
-						return usageErrorf("value %q for %s is not hexadecimal", args[i+1], path)
-					}
-				}
-				if err := g.call(c, func(ctx context.Context) error { return g.client.WriteAt(ctx, path, value, offset) }); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+// runHelper mounts as mount(8) asks: SOURCE MOUNTPOINT [-s] [-n] [-v]
+// [-f] -o OPTIONS, returning once the mount answers, with mount(8)'s exit
+// codes.
+func runHelper(ctx context.Context, args []string, stderr io.Writer) int {
+	h, err := owfs.ParseHelperArgs(args[1:])
+	if err != nil {
+		fmt.Fprintf(stderr, "owfuse: %v\n", err)
+		return mountUsage
+	}
+	argv := []string{args[0], "mount", "--daemon"}
+	if h.Fake { // mount -f: check the arguments, mount nothing
+		argv = append(argv, "--fake")
+	}
+	for _, list := range h.Options {
+		argv = append(argv, "-o", list)
+	}
+	argv, err = rewrite(append(argv, "--", h.Source, h.Mountpoint))
+	if err != nil {
+		fmt.Fprintf(stderr, "owfuse: %v\n", err)
+		return mountUsage
+	}
+	switch code := execute(ctx, newApp("mount.owfuse", io.Discard, stderr), argv, stderr); code {
+	case owshell.ExitOK:
+		return code
+	case owshell.ExitUsage:
+		return mountUsage
+	default:
+		return mountFailure
 	}
 }
 
-func presentCommand(g *globals) *cli.Command {
-	return &cli.Command{
-		Name:      "present",
-		Usage:     "print 1 or 0 for each path, without a newline, like owpresent; exit status 3 if any is absent",
-		ArgsUsage: "PATH...",
-		Action: func(c *cli.Context) error {
-			if c.NArg() == 0 {
-				return usageErrorf("present needs at least one PATH (see owfuse present --help)")
-			}
-			absent := false
-			err := g.eachPath(c, c.Args().Slice(), func(ctx context.Context, w *bufio.Writer, p string) error {
-				ok, err := g.client.Present(ctx, p)
-				switch {
-				case err != nil:
-					return err
-				case ok:
-					w.WriteString("1")
-				default:
-					w.WriteString("0")
-					absent = true
-				}
-				return nil
-			})
-			if err == nil && absent {
-				return cli.Exit("", exitAbsent)
-			}
-			return err
-		},
-	}
-}
-
-func pingCommand(g *globals) *cli.Command {
-	return &cli.Command{
-		Name:  "ping",
-		Usage: "check that owserver answers; prints nothing, exit status 0 if it does",
-		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usageErrorf("ping takes no arguments")
-			}
-			return g.call(c, g.client.Ping)
-		},
-	}
-}
-
-// noVerb is the action of owfuse without a verb, or with an unknown one.
+// noVerb is the action of owfuse without a verb.
 func noVerb(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return usageErrorf("unknown command %q (see owfuse --help)", c.Args().First())
-	}
 	cli.ShowAppHelp(c)
-	return cli.Exit("", exitUsage)
-}
-
-func usageErrorf(format string, args ...any) error {
-	return cli.Exit("owfuse: "+fmt.Sprintf(format, args...), exitUsage)
+	return cli.Exit("", owshell.ExitUsage)
 }
 
 // usageError reports a flag that cli could not parse for the command name.
 func usageError(name string) cli.OnUsageErrorFunc {
 	return func(_ *cli.Context, err error, _ bool) error {
-		return usageErrorf("%v (see %s --help)", err, name)
+		return owshell.UsageErrorf("%v (see %s --help)", err, name)
 	}
 }
 
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// settingFlag is one owfs.Setting as a flag value: it checks and applies
+// a value as cli parses it, so a bad value is a usage error naming the
+// option before anything is mounted.
+type settingFlag struct {
+	s   owfs.Setting
+	cfg *owfs.Config
+}
+
+func (f settingFlag) Set(v string) error {
+	if err := f.s.Set(f.cfg, v); err != nil {
+		return errors.Unwrap(err) // cli names the flag itself
+	}
+	return nil
+}
+func (f settingFlag) String() string {
+	if f.cfg == nil {
+		return ""
+	}
+	return f.s.Get(*f.cfg)
+}
+
+// IsBoolFlag lets a switch stand alone (--ro), as Go's flag package asks.
+func (f settingFlag) IsBoolFlag() bool { return f.s.Bool }
+
+// mountCommand is `owfuse mount`: one flag per owfs.Setting, each also an
+// -o option and an OWFUSE_ variable.
 func mountCommand() *cli.Command {
+	cfg := owfs.DefaultConfig()
 	var flags []cli.Flag
 	for _, s := range owfs.Settings {
 		env := []string{"OWFUSE_" + strings.ToUpper(s.Name)}
 		if s.Bool {
-			flags = append(flags, &cli.BoolFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env, Value: s.Default() == "true"})
+			flags = append(flags, &cli.BoolFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env,
+				Value: s.Default() == "true", DisableDefaultText: s.Default() != "true"})
 		} else {
-			flags = append(flags, &cli.StringFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env, DefaultText: s.Default()})
+			flags = append(flags, &cli.GenericFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env,
+				Value: settingFlag{s, &cfg}, DefaultText: s.Default()})
 		}
 	}
-	flags = append(flags, &cli.StringSliceFlag{Name: "o", Usage: "mount options, comma-separated: the flags above with underscores (-o ro,temp_scale=F)"})
+	flags = append(flags,
+		&cli.StringSliceFlag{Name: "o", Usage: "mount `OPTIONS`, comma-separated: the flags above with underscores (-o ro,temp_scale=F)"},
+		&cli.BoolFlag{Name: "fake", Hidden: true, Usage: "check the command line, mount nothing (mount -f)"})
 	return &cli.Command{
 		Name:      "mount",
 		Usage:     "serve owserver's tree at MOUNTPOINT until unmounted or interrupted",
 		ArgsUsage: "SERVER MOUNTPOINT [-o OPTIONS]",
 		Flags:     flags,
-		Action:    mount,
+		Action: func(c *cli.Context) error {
+			for _, s := range owfs.Settings {
+				if s.Bool && c.IsSet(s.FlagName()) {
+					if err := s.Set(&cfg, strconv.FormatBool(c.Bool(s.FlagName()))); err != nil {
+						return owshell.UsageErrorf("%v", err)
+					}
+				}
+			}
+			if c.NArg() != 2 {
+				return owshell.UsageErrorf("mount needs SERVER and MOUNTPOINT, got %d arguments (see owfuse mount --help)", c.NArg())
+			}
+			if c.Bool("fake") {
+				return nil
+			}
+			return serve(c.Context, c.Args().Get(0), c.Args().Get(1), cfg, c.App.ErrWriter)
+		},
 	}
-}
-
-// mount parses the settings (flags, then -o lists in order; both may also
-// follow the positional arguments, as mount(8) passes them) and serves.
-func mount(c *cli.Context) error {
-	cfg := owfs.DefaultConfig()
-	for _, s := range owfs.Settings {
-		if !c.IsSet(s.FlagName()) {
-			continue
-		}
-		v := c.String(s.FlagName())
-		if s.Bool {
-			v = fmt.Sprint(c.Bool(s.FlagName()))
-		}
-		if err := s.Set(&cfg, v); err != nil {
-			return usageErrorf("%v", err)
-		}
-	}
-	for _, list := range c.StringSlice("o") {
-		if err := owfs.ParseOptions(&cfg, list); err != nil {
-			return usageErrorf("%v", err)
-		}
-	}
-	pos, err := owfs.ParseTrailing(&cfg, c.Args().Slice())
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	if len(pos) != 2 {
-		return usageErrorf("mount needs SERVER and MOUNTPOINT (see owfuse mount --help)")
-	}
-	return serve(c.Context, pos[0], pos[1], cfg, c.App.ErrWriter)
-}
-
-// isHelper reports whether owfuse runs as a mount helper: as
-// /sbin/mount.owfuse, or as `owfuse SOURCE MOUNTPOINT -o …` from
-// mount.fuse3 (for -t fuse.owfuse), whose first argument is no verb.
-func isHelper(args []string) bool {
-	if len(args) == 0 {
-		return false
-	}
-	if strings.HasPrefix(filepath.Base(args[0]), "mount.") {
-		return true
-	}
-	if len(args) < 3 || strings.HasPrefix(args[1], "-") || args[1] == "help" {
-		return false
-	}
-	for _, c := range commands(&globals{}) {
-		if c.Name == args[1] {
-			return false
-		}
-	}
-	return !strings.HasPrefix(args[2], "-")
-}
-
-// runHelper mounts as mount(8) asks: SOURCE MOUNTPOINT [-s] [-n] [-v]
-// [-f] -o OPTIONS, returning once the mount answers.
-func runHelper(ctx context.Context, args []string, stderr io.Writer) int {
-	h, err := owfs.ParseHelperArgs(args[1:])
-	if err != nil {
-		fmt.Fprintf(stderr, "owfuse: %v\n", err)
-		return exitUsage
-	}
-	cfg := owfs.DefaultConfig()
-	for _, list := range h.Options {
-		if err := owfs.ParseOptions(&cfg, list); err != nil {
-			fmt.Fprintf(stderr, "owfuse: %v\n", err)
-			return exitUsage
-		}
-	}
-	if h.Fake { // mount -f: check the arguments, mount nothing
-		return exitOK
-	}
-	cfg.Daemon = true
-	err = serve(ctx, h.Source, h.Mountpoint, cfg, stderr)
-	var ec cli.ExitCoder
-	if errors.As(err, &ec) {
-		fmt.Fprintln(stderr, ec.Error())
-		return ec.ExitCode()
-	}
-	return exitOK
 }
 
 // serve runs owfs.Serve and turns its error into one line and an exit
@@ -478,7 +323,220 @@ func serve(ctx context.Context, server, dir string, cfg owfs.Config, stderr io.W
 	case err == nil:
 		return nil
 	case owfs.IsUnreachable(err):
-		return cli.Exit("owfuse: "+err.Error(), exitUnreachable)
+		return cli.Exit("owfuse: "+err.Error(), owshell.ExitUnreachable)
 	}
-	return cli.Exit("owfuse: "+err.Error(), exitError)
+	return cli.Exit("owfuse: "+err.Error(), owshell.ExitError)
+}
+
+// manCommand prints the man pages, owfuse(8) and mount.owfuse(8), made
+// from the same commands and option table as the help; `make install`
+// installs them.
+func manCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "man",
+		Hidden:    true,
+		Usage:     "print a man page in roff: owfuse (default) or mount.owfuse",
+		ArgsUsage: "[owfuse|mount.owfuse]",
+		Action: func(c *cli.Context) error {
+			var page string
+			switch c.Args().First() {
+			case "", "owfuse":
+				page = ownManPage(newApp("owfuse", io.Discard, io.Discard))
+			case "mount.owfuse":
+				page = helperManPage()
+			default:
+				return owshell.UsageErrorf("no man page %q (owfuse or mount.owfuse)", c.Args().First())
+			}
+			_, err := c.App.Writer.Write(md2man.Render([]byte(page)))
+			return err
+		},
+	}
+}
+
+// unquote splits a usage text into its `PLACEHOLDER` and the text without
+// backquotes, as cli's help reads it.
+func unquote(usage string) (placeholder, text string) {
+	if _, rest, ok := strings.Cut(usage, "`"); ok {
+		if name, _, ok := strings.Cut(rest, "`"); ok {
+			return name, strings.ReplaceAll(usage, "`", "")
+		}
+	}
+	return "", usage
+}
+
+// manFlag writes one flag as a man page definition list entry.
+func manFlag(b *strings.Builder, f cli.Flag) {
+	d, ok := f.(cli.DocGenerationFlag)
+	if !ok {
+		return
+	}
+	if vf, ok := f.(cli.VisibleFlag); ok && !vf.IsVisible() {
+		return
+	}
+	placeholder, text := unquote(d.GetUsage())
+	var names []string
+	for _, n := range f.Names() {
+		if len(n) == 1 {
+			names = append(names, `**-`+n+`**`)
+		} else {
+			names = append(names, `**--`+n+`**`)
+		}
+	}
+	b.WriteString(strings.Join(names, ", "))
+	if d.TakesValue() {
+		if placeholder == "" {
+			placeholder = "VALUE"
+		}
+		b.WriteString(" *" + placeholder + "*")
+	}
+	b.WriteString("\n: " + manEscape(text))
+	if def := d.GetDefaultText(); def != "" && d.TakesValue() {
+		b.WriteString(" (default: " + manEscape(def) + ")")
+	}
+	if env := d.GetEnvVars(); len(env) > 0 {
+		b.WriteString(" [$" + strings.Join(env, ", $") + "]")
+	}
+	b.WriteString("\n\n")
+}
+
+// manEscape keeps markdown from reading option names as emphasis.
+func manEscape(s string) string {
+	return strings.NewReplacer("_", `\_`, "*", `\*`).Replace(s)
+}
+
+// manOptions writes the mount options as -o names, from owfs.Settings.
+func manOptions(b *strings.Builder) {
+	for _, s := range owfs.Settings {
+		placeholder, text := unquote(s.Usage)
+		b.WriteString("**" + manEscape(s.Name) + "**")
+		if !s.Bool {
+			b.WriteString("=*" + placeholder + "*")
+		}
+		b.WriteString("\n: " + manEscape(text))
+		if def := s.Default(); def != "" && def != "false" {
+			b.WriteString(" (default: " + manEscape(def) + ")")
+		}
+		b.WriteString(" Also **--" + s.FlagName() + "** and $OWFUSE\\_" + manEscape(strings.ToUpper(s.Name)) + ".\n\n")
+	}
+}
+
+// ownManPage is owfuse(8): every verb with its options, the mount options,
+// fstab, signals, exit codes and the threat model.
+func ownManPage(app *cli.App) string {
+	var b strings.Builder
+	b.WriteString("% OWFUSE 8\n\n# NAME\n\nowfuse - " + app.Usage + "\n\n# SYNOPSIS\n\n")
+	b.WriteString("**owfuse mount** [*OPTIONS*] *SERVER* *MOUNTPOINT* [**-o** *OPTION*[,*OPTION*...]]\n\n")
+	b.WriteString("**owfuse** **dir**|**read**|**write**|**get**|**present**|**ping** [*OPTIONS*] [*PATH*...]\n\n")
+	b.WriteString("**owdir**|**owread**|**owwrite**|**owget**|**owpresent** [*OPTIONS*] [*PATH*...]\n\n")
+	b.WriteString(`# DESCRIPTION
+
+**owfuse mount** serves the tree of OWFS's owserver, the 1-Wire bus daemon, at *MOUNTPOINT*: a directory per device, a file per property, read and written with any program. *SERVER* is host:port, host (port 4304) or a port on localhost. Values are cached for lifetimes that depend on how often they change (see the \_ttl options). The command stays in the foreground until the filesystem is unmounted or a signal ends it; with **--daemon**, or as **mount.owfuse**(8), it returns once the mount answers.
+
+The other verbs are ow-shell's tools: **dir**, **read**, **write**, **get** and **present** print what **owdir**, **owread**, **owwrite**, **owget** and **owpresent** print for the same server and paths, byte for byte. Called by those names (a link to owfuse), owfuse behaves as those programs do, with their options. Options go anywhere on the line: before or after the verb, and between paths; **--** ends them, and a negative number is a value, not an option.
+
+# COMMANDS
+
+`)
+	for _, c := range app.Commands {
+		if c.Hidden {
+			continue
+		}
+		fmt.Fprintf(&b, "## %s\n\n**owfuse %s** %s\n\n%s.\n\n", c.Name, c.Name, manEscape(c.ArgsUsage), manEscape(c.Usage))
+		if c.Name == "mount" {
+			b.WriteString("Each mount option is also a flag (underscores become dashes) and an environment variable; see MOUNT OPTIONS. **-o** takes a comma-separated list of them.\n\n")
+			continue
+		}
+		if c.Name == "dir" {
+			b.WriteString("Options of every toolbox verb:\n\n")
+			for _, f := range owshell.ServerFlags() {
+				manFlag(&b, f)
+			}
+			b.WriteString("Options of dir:\n\n")
+		}
+		own := c.Flags[len(owshell.ServerFlags()):]
+		if len(own) > 0 && c.Name != "dir" {
+			fmt.Fprintf(&b, "Options of %s:\n\n", c.Name)
+		}
+		for _, f := range own {
+			manFlag(&b, f)
+		}
+	}
+	b.WriteString("# MOUNT OPTIONS\n\n")
+	manOptions(&b)
+	b.WriteString(`# FILES
+
+**/etc/fstab**
+: a line such as *localhost:4304 /mnt/1wire owfuse \_netdev,nofail,allow\_other,wait\_server=60s 0 0* mounts at boot; see **mount.owfuse**(8).
+
+# SIGNALS
+
+SIGINT and SIGTERM unmount and exit 0; calls still waiting for owserver end with EIO, and a busy mount is detached lazily, with a log line. SIGHUP drops every cache.
+
+# EXIT STATUS
+
+0 success; 1 owserver refused the request or sent nonsense, or the mount failed; 3 **present**: a path is absent; 64 usage: unknown verb or option, bad value, missing argument; 69 owserver unreachable or the connection dropped; 75 owserver did not answer within the timeout. As **mount.owfuse** the codes are mount(8)'s: 1 usage, 32 mount failure.
+
+# SECURITY
+
+The owserver protocol has no authentication and no encryption: whoever reaches its port reads every sensor and writes every writable property. Keep owserver on loopback or behind a firewall, or tunnel it over SSH. owfuse treats owserver as untrusted: malformed or oversized replies are errors, and memory stays bounded. Only the user who mounted can use the mount unless **allow\_other** is given; then the kernel checks the modes owfuse shows (only **uid** may write). Use **ro** when nobody should write.
+
+# SEE ALSO
+
+**mount.owfuse**(8), **owserver**(1), **owdir**(1), **mount**(8), **fuse**(8)
+`)
+	return b.String()
+}
+
+// helperManPage is mount.owfuse(8): mount(8)'s view of owfuse.
+func helperManPage() string {
+	var b strings.Builder
+	b.WriteString(`% MOUNT.OWFUSE 8
+
+# NAME
+
+mount.owfuse - mount OWFS's owserver with mount(8) and /etc/fstab
+
+# SYNOPSIS
+
+**mount -t owfuse** *SERVER* *MOUNTPOINT* [**-o** *OPTION*[,*OPTION*...]]
+
+**mount -t fuse.owfuse** *SERVER* *MOUNTPOINT* [**-o** *OPTION*[,*OPTION*...]]
+
+**mount.owfuse** *SERVER* *MOUNTPOINT* [**-s**] [**-n**] [**-v**] [**-f**] [**-o** *OPTIONS*]
+
+# DESCRIPTION
+
+mount(8) runs **mount.owfuse** for **-t owfuse**; for **-t fuse.owfuse** mount.fuse3 runs *owfuse SERVER MOUNTPOINT -o OPTIONS*. Either way owfuse checks the options, waits until the mount answers and returns, leaving a detached process that serves it and logs to syslog (or **log\_file**). Relative paths are taken from the caller's directory. **-f** (mount's fake mode) checks the options and mounts nothing; **-s**, **-n** and **-v** are accepted.
+
+*SERVER* is host:port, host (port 4304) or a port on localhost. **umount** *MOUNTPOINT* unmounts.
+
+# FSTAB
+
+    localhost:4304  /mnt/1wire  owfuse  _netdev,nofail,allow_other,wait_server=60s  0  0
+
+**wait\_server** waits for owserver at boot; **lazy\_connect** mounts at once and answers EIO until owserver does; **\_netdev** orders the mount after the network and **nofail** keeps the boot going if it fails.
+
+# OPTIONS
+
+mount(8)'s own options (\_netdev, nofail, auto, noauto, user, users, nouser, owner, group, dev, nodev, suid, nosuid, exec, noexec, rw, defaults, x-\*, comment=) are accepted and ignored. An unknown option fails the mount with its name.
+
+`)
+	manOptions(&b)
+	b.WriteString(`# EXIT STATUS
+
+0 mounted; 1 incorrect invocation (an unknown option, a bad value); 32 mount failure (owserver unreachable, no such mountpoint, no FUSE), as mount(8) expects of a helper.
+
+# SIGNALS
+
+SIGTERM or SIGINT to the serving process unmounts; SIGHUP drops every cache.
+
+# SECURITY
+
+owserver has no authentication: keep it on loopback or behind a firewall. Without **allow\_other** only the user who mounted can use the mount.
+
+# SEE ALSO
+
+**owfuse**(8), **mount**(8), **fstab**(5), **mount.fuse3**(8)
+`)
+	return b.String()
 }

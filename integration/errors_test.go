@@ -149,7 +149,7 @@ func TestUsageErrors(t *testing.T) {
 		{"read without path", nil, []string{"read"}, "read needs at least one PATH"},
 		{"read size zero", nil, []string{"read", "--size", "0", "/x"}, "--size must be 1 to 100050"},
 		{"read size too big", nil, []string{"read", "--size", "100051", "/x"}, "--size must be 1 to 100050"},
-		{"read negative offset", nil, []string{"read", "--offset", "-1", "/x"}, "--offset must not be negative"},
+		{"read negative offset", nil, []string{"read", "--offset", "-1", "/x"}, "--offset must be 0 to 2147483647"},
 		{"write without value", nil, []string{"write", volatile}, "PATH VALUE pairs"},
 		{"write bad hex", nil, []string{"write", "--hex", volatile, "zz"}, "not hexadecimal"},
 		{"present without path", nil, []string{"present"}, "present needs at least one PATH"},

@@ -75,15 +75,27 @@ type Setting struct {
 	Name  string // mount-option spelling, with underscores
 	Usage string
 	Bool  bool // a switch: "-o ro" or "--ro"; takes =true/=false too
-	set   func(*Config, string) error
-	get   func(Config) string
+	// DefaultText describes the default where the value would mislead,
+	// such as the uid of whoever reads the help.
+	DefaultText string
+	set         func(*Config, string) error
+	get         func(Config) string
 }
 
 // FlagName is the option's command-line flag name, with dashes.
 func (o Setting) FlagName() string { return strings.ReplaceAll(o.Name, "_", "-") }
 
-// Default returns the option's value in DefaultConfig, as text.
-func (o Setting) Default() string { return o.get(DefaultConfig()) }
+// Default returns the option's value in DefaultConfig, as text, or its
+// DefaultText.
+func (o Setting) Default() string {
+	if o.DefaultText != "" {
+		return o.DefaultText
+	}
+	return o.get(DefaultConfig())
+}
+
+// Get returns the option's value in c, as text.
+func (o Setting) Get(c Config) string { return o.get(c) }
 
 // Set applies a value given as text.
 func (o Setting) Set(c *Config, value string) error {
@@ -220,8 +232,8 @@ func formatBytes(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-func idOpt(name, usage string, field func(*Config) *uint32) Setting {
-	return Setting{Name: name, Usage: usage,
+func idOpt(name, usage, defaultText string, field func(*Config) *uint32) Setting {
+	return Setting{Name: name, Usage: usage, DefaultText: defaultText,
 		set: func(c *Config, v string) error {
 			n, err := strconv.ParseUint(v, 10, 32)
 			*field(c) = uint32(n)
@@ -232,13 +244,13 @@ func idOpt(name, usage string, field func(*Config) *uint32) Setting {
 
 // Settings lists every mount setting.
 var Settings = []Setting{
-	{Name: "temp_scale", Usage: "temperature scale: C, F, K or R",
+	{Name: "temp_scale", Usage: "temperature `SCALE`: C, F, K or R",
 		set: func(c *Config, v string) (err error) { c.TempScale, err = owclient.ParseTempScale(v); return },
 		get: func(c Config) string { return c.TempScale.String() }},
-	{Name: "pressure_scale", Usage: "pressure scale: mbar, atm, mmHg, inHg, psi or Pa",
+	{Name: "pressure_scale", Usage: "pressure `UNIT`: mbar, atm, mmHg, inHg, psi or Pa",
 		set: func(c *Config, v string) (err error) { c.PressureScale, err = owclient.ParsePressureScale(v); return },
 		get: func(c Config) string { return c.PressureScale.String() }},
-	{Name: "format", Usage: "device name format: f.i, fi, f.i.c, f.ic, fi.c or fic",
+	{Name: "format", Usage: "device name `FORMAT`: f.i, fi, f.i.c, f.ic, fi.c or fic",
 		set: func(c *Config, v string) (err error) { c.Format, err = owclient.ParseDeviceFormat(v); return },
 		get: func(c Config) string { return c.Format.String() }},
 	boolOpt("uncached", "every read asks the 1-Wire bus, bypassing owserver's own cache", func(c *Config) *bool { return &c.Uncached }),
@@ -248,22 +260,22 @@ var Settings = []Setting{
 	boolOpt("ro", "read-only mount: every write fails with EROFS", func(c *Config) *bool { return &c.ReadOnly }),
 	boolOpt("allow_other", "let other users use the mount (needs user_allow_other in /etc/fuse.conf unless root)", func(c *Config) *bool { return &c.AllowOther }),
 	boolOpt("default_permissions", "let the kernel check file modes (otherwise only owfuse's own checks apply)", func(c *Config) *bool { return &c.DefaultPermissions }),
-	idOpt("uid", "owner of every file (default: the user who mounts)", func(c *Config) *uint32 { return &c.UID }),
-	idOpt("gid", "group of every file (default: the user's group)", func(c *Config) *uint32 { return &c.GID }),
-	durationOpt("fixed_ttl", "how long values that never change (type, ROM id) are cached; 0 disables", 0, maxTTL, func(c *Config) *time.Duration { return &c.Lifetimes.Fixed }),
-	durationOpt("stable_ttl", "how long values that change when written (alias, temphigh, settings) are cached; 0 disables", 0, maxTTL, func(c *Config) *time.Duration { return &c.Lifetimes.Stable }),
-	durationOpt("volatile_ttl", "how long measurements (temperature, counters) are cached; 0 disables", 0, maxTTL, func(c *Config) *time.Duration { return &c.Lifetimes.Volatile }),
-	durationOpt("dir_ttl", "how long directory listings, names and attributes are cached; 0 disables", 0, maxTTL, func(c *Config) *time.Duration { return &c.Lifetimes.Directory }),
-	intOpt("cache_size", "most listings and values kept in the cache", 1, maxCacheSize, func(c *Config) *int { return &c.CacheSize }),
-	bytesOpt("cache_bytes", "most bytes of listings and values kept in the cache (estimated; units K, M, G), the least recently used dropped first", minCacheBytes, maxCacheBytes, func(c *Config) *int64 { return &c.CacheBytes }),
-	durationOpt("timeout", "give up on an owserver request after this long (the call fails with EIO)", minTimeout, maxTimeout, func(c *Config) *time.Duration { return &c.Timeout }),
-	intOpt("pool_size", "most connections to owserver at once", 1, maxPoolSize, func(c *Config) *int { return &c.PoolSize }),
-	intOpt("readahead", "after a listing, list this many of its device directories at once in the background (speeds up ls -R and find on big buses); 0 disables", 0, maxReadahead, func(c *Config) *int { return &c.Readahead }),
-	durationOpt("wait_server", "at start, wait up to this long for owserver to answer before mounting (for boot: -o _netdev,nofail,wait_server=60s)", 0, maxWaitServer, func(c *Config) *time.Duration { return &c.WaitServer }),
+	idOpt("uid", "numeric `UID` owning every file", "the user who mounts", func(c *Config) *uint32 { return &c.UID }),
+	idOpt("gid", "numeric `GID` of every file", "the group of the user who mounts", func(c *Config) *uint32 { return &c.GID }),
+	durationOpt("fixed_ttl", "cache values that never change (type, ROM id) for `DURATION`; 0 disables", 0, maxTTL, func(c *Config) *time.Duration { return &c.Lifetimes.Fixed }),
+	durationOpt("stable_ttl", "cache values that change when written (alias, temphigh, settings) for `DURATION`; 0 disables", 0, maxTTL, func(c *Config) *time.Duration { return &c.Lifetimes.Stable }),
+	durationOpt("volatile_ttl", "cache measurements (temperature, counters) for `DURATION`; 0 disables", 0, maxTTL, func(c *Config) *time.Duration { return &c.Lifetimes.Volatile }),
+	durationOpt("dir_ttl", "cache directory listings, names and attributes for `DURATION`; 0 disables", 0, maxTTL, func(c *Config) *time.Duration { return &c.Lifetimes.Directory }),
+	intOpt("cache_size", "keep at most `N` listings and values in the cache", 1, maxCacheSize, func(c *Config) *int { return &c.CacheSize }),
+	bytesOpt("cache_bytes", "keep at most `SIZE` bytes of listings and values in the cache (estimated; units K, M, G), dropping the least recently used first", minCacheBytes, maxCacheBytes, func(c *Config) *int64 { return &c.CacheBytes }),
+	durationOpt("timeout", "give up on an owserver request after `DURATION` (the call fails with EIO)", minTimeout, maxTimeout, func(c *Config) *time.Duration { return &c.Timeout }),
+	intOpt("pool_size", "open at most `N` connections to owserver at once", 1, maxPoolSize, func(c *Config) *int { return &c.PoolSize }),
+	intOpt("readahead", "after a listing, list `N` of its device directories at once in the background (speeds up ls -R and find on big buses); 0 disables", 0, maxReadahead, func(c *Config) *int { return &c.Readahead }),
+	durationOpt("wait_server", "at start, wait up to `DURATION` for owserver to answer before mounting (for boot: -o _netdev,nofail,wait_server=60s)", 0, maxWaitServer, func(c *Config) *time.Duration { return &c.WaitServer }),
 	boolOpt("lazy_connect", "mount even if owserver does not answer yet; calls fail with EIO until it does", func(c *Config) *bool { return &c.LazyConnect }),
 	boolOpt("daemon", "return once the mount answers and serve it in the background (always on as a mount helper)", func(c *Config) *bool { return &c.Daemon }),
-	stringOpt("log_file", "where the background daemon logs (default: syslog)", func(c *Config) *string { return &c.LogFile }),
-	stringOpt("metrics_listen", "serve Prometheus metrics over HTTP at this address, e.g. 127.0.0.1:9104 (default: off)", func(c *Config) *string { return &c.MetricsListen }),
+	stringOpt("log_file", "where the background daemon logs: a `FILE` (default: syslog)", func(c *Config) *string { return &c.LogFile }),
+	stringOpt("metrics_listen", "serve Prometheus metrics over HTTP at `ADDRESS`, e.g. 127.0.0.1:9104 (default: off)", func(c *Config) *string { return &c.MetricsListen }),
 	boolOpt("debug", "log owfuse's work and every owserver message to stderr", func(c *Config) *bool { return &c.Debug }),
 	boolOpt("fuse_debug", "log every FUSE call to stderr", func(c *Config) *bool { return &c.FuseDebug }),
 }
@@ -298,14 +310,35 @@ func IgnoredOption(kv string) bool {
 // (_netdev, nofail, x-*, …) are ignored. An unknown option is an error
 // naming it.
 func ParseOptions(c *Config, list string) error {
+	return eachOption(list, func(o Setting, value string) error { return o.Set(c, value) })
+}
+
+// OptionFlags rewrites a -o list as the equivalent flags, in order:
+// "ro,timeout=5s,_netdev" is --ro --timeout=5s. It checks the names, not
+// the values.
+func OptionFlags(list string) ([]string, error) {
+	var flags []string
+	err := eachOption(list, func(o Setting, value string) error {
+		if value == "" && o.Bool {
+			flags = append(flags, "--"+o.FlagName())
+		} else {
+			flags = append(flags, "--"+o.FlagName()+"="+value)
+		}
+		return nil
+	})
+	return flags, err
+}
+
+// eachOption calls apply for each option of a -o list that is owfuse's,
+// with its value ("" for a bare switch; "rw" is ro=false).
+func eachOption(list string, apply func(o Setting, value string) error) error {
 	for _, kv := range strings.Split(list, ",") {
 		if kv == "" || IgnoredOption(kv) {
 			continue
 		}
 		key, value, hasValue := strings.Cut(kv, "=")
 		if key == "rw" && !hasValue {
-			c.ReadOnly = false
-			continue
+			key, value = "ro", "false"
 		}
 		o, ok := LookupSetting(key)
 		if !ok {
@@ -317,7 +350,7 @@ func ParseOptions(c *Config, list string) error {
 		if !hasValue && !o.Bool {
 			return fmt.Errorf("option %s needs a value: -o %s=…", key, key)
 		}
-		if err := o.Set(c, value); err != nil {
+		if err := apply(o, value); err != nil {
 			return err
 		}
 	}

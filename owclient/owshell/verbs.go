@@ -1,0 +1,229 @@
+package owshell
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/owfuse/owfuse/owclient"
+)
+
+func slashFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "dir", Aliases: []string{"slash"}, EnvVars: []string{"OWFUSE_DIR_SLASH"},
+		Usage: "end directory entries with /, like owdir --dir"}
+}
+
+func hexFlag(usage string) cli.Flag {
+	return &cli.BoolFlag{Name: "hex", Usage: usage}
+}
+
+func sizeFlag() cli.Flag {
+	return &cli.IntFlag{Name: "size", Value: owclient.DefaultReadSize, EnvVars: []string{"OWFUSE_READ_SIZE"},
+		Usage: fmt.Sprintf("read at most `BYTES` (1 to %d)", owclient.MaxServerPayload)}
+}
+
+func offsetFlag(usage string) cli.Flag {
+	return &cli.IntFlag{Name: "offset", Usage: usage}
+}
+
+func dirCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "dir",
+		Usage:     "list directories, one full path per line, like owdir",
+		ArgsUsage: "[PATH]... (default /)",
+		Flags:     []cli.Flag{slashFlag()},
+		Action: action(func(s *session) error {
+			paths := s.c.Args().Slice()
+			if len(paths) == 0 {
+				paths = []string{"/"}
+			}
+			if err := checkPaths(paths); err != nil {
+				return err
+			}
+			return s.eachPath(paths, s.list)
+		}),
+	}
+}
+
+// list prints the listing of one directory, as owdir does.
+func (s *session) list(ctx context.Context, w *bufio.Writer, p string) error {
+	entries, err := s.client.Dir(ctx, p, owclient.WithSlash(s.c.Bool("dir")), owclient.WithBus(true))
+	for _, e := range entries {
+		w.WriteString(e + "\n")
+	}
+	return err
+}
+
+// readArgs checks read's and get's options before any traffic; verb is
+// the verb that needs a PATH, or "".
+func readArgs(c *cli.Context, verb string) error {
+	if c.NArg() == 0 && verb != "" {
+		return UsageErrorf("%s needs at least one PATH (see owfuse %s --help)", verb, verb)
+	}
+	if size := c.Int("size"); size < 1 || size > owclient.MaxServerPayload {
+		return UsageErrorf("--size must be 1 to %d, got %d", owclient.MaxServerPayload, size)
+	}
+	if err := checkOffset(c.Int("offset")); err != nil {
+		return err
+	}
+	return checkPaths(c.Args().Slice())
+}
+
+func checkPaths(paths []string) error {
+	for _, p := range paths {
+		if err := checkRequest(p, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// read prints one value, as owread does: as it is, without a newline.
+func (s *session) read(ctx context.Context, w *bufio.Writer, p string) error {
+	data, err := s.client.ReadAt(ctx, p, s.c.Int("size"), s.c.Int("offset"))
+	if s.c.Bool("hex") {
+		fmt.Fprintf(w, "%X", data)
+	} else {
+		w.Write(data)
+	}
+	return err
+}
+
+func readCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "read",
+		Usage:     "print values as they are, without a newline, like owread",
+		ArgsUsage: "PATH...",
+		Flags: []cli.Flag{sizeFlag(), offsetFlag("start reading at byte `N` of the value"),
+			hexFlag("print the bytes in hexadecimal, like owread --hex")},
+		Before: func(c *cli.Context) error { return readArgs(c, "read") },
+		Action: action(func(s *session) error { return s.eachPath(s.c.Args().Slice(), s.read) }),
+	}
+}
+
+func getCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "get",
+		Usage:     "list a directory or print a value, like owget (dir for directories, read for the rest)",
+		ArgsUsage: "[PATH]... (default /)",
+		Flags: []cli.Flag{slashFlag(), sizeFlag(), offsetFlag("start reading values at byte `N`"),
+			hexFlag("print values in hexadecimal")},
+		Before: func(c *cli.Context) error { return readArgs(c, "") },
+		Action: action(func(s *session) error {
+			paths := s.c.Args().Slice()
+			if len(paths) == 0 {
+				paths = []string{"/"}
+			}
+			return s.eachPath(paths, func(ctx context.Context, w *bufio.Writer, p string) error {
+				// owget asks for a listing first and reads what is no
+				// directory; so does get, through the same requests.
+				entries, err := s.client.Dir(ctx, p, owclient.WithSlash(s.c.Bool("dir")), owclient.WithBus(true))
+				if errors.Is(err, syscall.ENOTDIR) {
+					return s.read(ctx, w, p)
+				}
+				if err != nil {
+					return err
+				}
+				for _, e := range entries {
+					w.WriteString(e + "\n")
+				}
+				return nil
+			})
+		}),
+	}
+}
+
+func writeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "write",
+		Usage:     "set values, like owwrite",
+		ArgsUsage: "PATH VALUE [PATH VALUE]...",
+		Flags: []cli.Flag{offsetFlag("start writing at byte `N` of the value, as for memory pages"),
+			hexFlag("VALUE is hexadecimal, like owwrite --hex")},
+		Action: action(func(s *session) error {
+			args := s.c.Args().Slice()
+			if len(args) == 0 || len(args)%2 != 0 {
+				return UsageErrorf("write needs PATH VALUE pairs (see owfuse write --help)")
+			}
+			offset := s.c.Int("offset")
+			if err := checkOffset(offset); err != nil {
+				return err
+			}
+			// Every pair is checked before the first is sent, so that a
+			// bad last value does not leave the first ones written.
+			values := make([][]byte, len(args)/2)
+			for i := 0; i < len(args); i += 2 {
+				path, value := args[i], []byte(args[i+1])
+				if s.c.Bool("hex") {
+					var err error
+					if value, err = hex.DecodeString(args[i+1]); err != nil {
+						return UsageErrorf("value %q for %s is not hexadecimal", args[i+1], path)
+					}
+				}
+				if err := checkRequest(path, len(value)); err != nil {
+					return err
+				}
+				values[i/2] = value
+			}
+			for i := 0; i < len(args); i += 2 {
+				path, value := args[i], values[i/2]
+				if err := s.call(func(ctx context.Context) error { return s.client.WriteAt(ctx, path, value, offset) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
+	}
+}
+
+func presentCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "present",
+		Usage:     "print 1 or 0 for each path, without a newline, like owpresent; exit status 3 if any is absent",
+		ArgsUsage: "PATH...",
+		Action: action(func(s *session) error {
+			if s.c.NArg() == 0 {
+				return UsageErrorf("present needs at least one PATH (see owfuse present --help)")
+			}
+			if err := checkPaths(s.c.Args().Slice()); err != nil {
+				return err
+			}
+			absent := false
+			err := s.eachPath(s.c.Args().Slice(), func(ctx context.Context, w *bufio.Writer, p string) error {
+				ok, err := s.client.Present(ctx, p)
+				switch {
+				case err != nil:
+					return err
+				case ok:
+					w.WriteString("1")
+				default:
+					w.WriteString("0")
+					absent = true
+				}
+				return nil
+			})
+			if err == nil && absent {
+				return cli.Exit("", ExitAbsent)
+			}
+			return err
+		}),
+	}
+}
+
+func pingCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "ping",
+		Usage: "check that owserver answers; prints nothing, exit status 0 if it does",
+		Action: action(func(s *session) error {
+			if s.c.NArg() > 0 {
+				return UsageErrorf("ping takes no arguments")
+			}
+			return s.call(s.client.Ping)
+		}),
+	}
+}
