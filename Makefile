@@ -15,17 +15,32 @@ all: build
 build:
 	$(GO) build -o bin/owfuse .
 
-## install: owfuse into $(PREFIX)/bin and the mount helper where mount(8)
-## looks for it (/sbin/mount.owfuse), both under $(DESTDIR).
+## install: owfuse into $(PREFIX)/bin, the mount helper where mount(8)
+## looks for it (/sbin/mount.owfuse), and the man pages owfuse(8) and
+## mount.owfuse(8), all under $(DESTDIR). OWSHELL_LINKS=1 also links
+## owdir, owread, owwrite, owget and owpresent to owfuse in $(PREFIX)/bin;
+## it is off by default because ow-shell may be installed.
 SBINDIR ?= /sbin
+MANDIR  ?= $(PREFIX)/share/man
+OWSHELL_LINKS ?=
+OWSHELL_PROGRAMS = owdir owread owwrite owget owpresent
 
 install: build
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SBINDIR)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 bin/owfuse $(DESTDIR)$(PREFIX)/bin/owfuse
 	ln -sf $(PREFIX)/bin/owfuse $(DESTDIR)$(SBINDIR)/mount.owfuse
+	bin/owfuse man owfuse > $(DESTDIR)$(MANDIR)/man8/owfuse.8
+	bin/owfuse man mount.owfuse > $(DESTDIR)$(MANDIR)/man8/mount.owfuse.8
+	@if [ -n "$(OWSHELL_LINKS)" ]; then for p in $(OWSHELL_PROGRAMS); do \
+		echo "ln -sf owfuse $(DESTDIR)$(PREFIX)/bin/$$p"; ln -sf owfuse $(DESTDIR)$(PREFIX)/bin/$$p; done; fi
 
+# Removes the ow-shell names only where they are links to owfuse: an
+# ow-shell installed there stays.
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/owfuse $(DESTDIR)$(SBINDIR)/mount.owfuse
+	rm -f $(DESTDIR)$(PREFIX)/bin/owfuse $(DESTDIR)$(SBINDIR)/mount.owfuse \
+		$(DESTDIR)$(MANDIR)/man8/owfuse.8 $(DESTDIR)$(MANDIR)/man8/mount.owfuse.8
+	@for p in $(OWSHELL_PROGRAMS); do f=$(DESTDIR)$(PREFIX)/bin/$$p; \
+		if [ "$$(readlink $$f)" = owfuse ]; then echo "rm -f $$f"; rm -f $$f; fi; done
 
 ## demo: a fake 1-Wire bus on loopback, mounted, listed and read.
 demo:

@@ -321,7 +321,7 @@ func TestHelperMakeInstall(t *testing.T) {
 		t.Fatalf("make install: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	files := helperFiles(t, dest)
-	if want := []string{"sbin/mount.owfuse", "usr/bin/owfuse"}; !slices.Equal(files, want) {
+	if want := []string{"sbin/mount.owfuse", "usr/bin/owfuse", "usr/share/man/man8/mount.owfuse.8", "usr/share/man/man8/owfuse.8"}; !slices.Equal(files, want) {
 		t.Errorf("make install made %q, want %q", files, want)
 	}
 	bin := filepath.Join(dest, "usr/bin/owfuse")
