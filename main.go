@@ -162,6 +162,7 @@ func unknownVerb(verb string, cmds []*cli.Command) error {
 func runProgram(ctx context.Context, name, verb string, args []string, stdout, stderr io.Writer) int {
 	app := newApp(name, stdout, stderr)
 	i := slices.IndexFunc(app.Commands, func(c *cli.Command) bool { return c.Name == verb })
+	app.Commands[i].UsageText = name + " [options] " + app.Commands[i].ArgsUsage // not "owread read"
 	var every []cli.Flag
 	for _, v := range owshell.Programs {
 		j := slices.IndexFunc(app.Commands, func(c *cli.Command) bool { return c.Name == v })

@@ -14,12 +14,12 @@ import (
 )
 
 func slashFlag() cli.Flag {
-	return &cli.BoolFlag{Name: "dir", Aliases: []string{"slash"}, EnvVars: []string{"OWFUSE_DIR_SLASH"},
+	return &cli.BoolFlag{DisableDefaultText: true, Name: "dir", Aliases: []string{"slash"}, EnvVars: []string{"OWFUSE_DIR_SLASH"},
 		Usage: "end directory entries with /, like owdir --dir"}
 }
 
 func hexFlag(usage string) cli.Flag {
-	return &cli.BoolFlag{Name: "hex", Usage: usage}
+	return &cli.BoolFlag{DisableDefaultText: true, Name: "hex", Usage: usage}
 }
 
 func sizeFlag() cli.Flag {
