@@ -135,13 +135,3 @@ func TestSettingsHaveFlagsAndDefaults(t *testing.T) {
 	}
 }
 
-func TestParseTrailing(t *testing.T) {
-	c := owfs.DefaultConfig()
-	pos, err := owfs.ParseTrailing(&c, []string{"h:1", "/m", "-o", "ro", "--temp-scale", "K", "--debug", "-ouid=7"})
-	if err != nil || !reflect.DeepEqual(pos, []string{"h:1", "/m"}) || !c.ReadOnly || c.TempScale != owclient.Kelvin || !c.Debug || c.UID != 7 {
-		t.Fatalf("got %q, %+v, %v", pos, c, err)
-	}
-	if _, err := owfs.ParseTrailing(&c, []string{"h:1", "/m", "--nope"}); err == nil {
-		t.Fatal("unknown trailing flag accepted")
-	}
-}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -137,44 +136,3 @@ func mountInterruptibly(ctx context.Context, server, dir string, cfg Config, sig
 	return m, err
 }
 
-// ParseTrailing takes the options that follow the positional arguments
-// (-o LIST, -oLIST, --flag, --flag=value) and returns the positionals.
-func ParseTrailing(cfg *Config, args []string) ([]string, error) {
-	var pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "-o":
-			if i+1 >= len(args) {
-				return nil, errors.New("-o needs a list of options")
-			}
-			i++
-			if err := ParseOptions(cfg, args[i]); err != nil {
-				return nil, err
-			}
-		case strings.HasPrefix(a, "-o"):
-			if err := ParseOptions(cfg, a[2:]); err != nil {
-				return nil, err
-			}
-		case strings.HasPrefix(a, "--") && len(a) > 2:
-			name, value, hasValue := strings.Cut(a[2:], "=")
-			s, ok := LookupSetting(name)
-			if !ok {
-				return nil, fmt.Errorf("unknown flag %s", a)
-			}
-			if !hasValue && !s.Bool {
-				if i+1 >= len(args) {
-					return nil, fmt.Errorf("flag %s needs a value", a)
-				}
-				i++
-				value = args[i]
-			}
-			if err := s.Set(cfg, value); err != nil {
-				return nil, err
-			}
-		default:
-			pos = append(pos, a)
-		}
-	}
-	return pos, nil
-}
