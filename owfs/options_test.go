@@ -119,12 +119,12 @@ func TestParseOptions(t *testing.T) {
 func TestSettingsHaveFlagsAndDefaults(t *testing.T) {
 	seen := map[string]bool{}
 	for _, s := range owfs.Settings {
-		if seen[s.Name] || s.Usage == "" || strings.Contains(s.Name, "-") {
+		if seen[s.Name] || s.Usage == "" || strings.Contains(s.Name, "-") || s.Default() == "" && !s.Bool && s.DefaultText != "" {
 			t.Errorf("setting %q: duplicate, undocumented or misspelt", s.Name)
 		}
 		seen[s.Name] = true
 		c := owfs.DefaultConfig()
-		if d := s.Default(); d != "" || s.Bool {
+		if d := s.Get(c); d != "" || s.Bool {
 			if err := s.Set(&c, d); err != nil {
 				t.Errorf("setting %s does not accept its own default %q: %v", s.Name, d, err)
 			}
