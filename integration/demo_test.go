@@ -185,7 +185,7 @@ func TestDemo(t *testing.T) {
 	t.Parallel()
 	d := newDemo(t)
 	r := d.start(t)
-	if !strings.Contains(r.stdout, "makes up every value") {
+	if !strings.Contains(r.stdout, "makes up a new value") {
 		t.Errorf("make demo does not say that a fake bus's values are random:\n%s", r.stdout)
 	}
 	// Every line to try works as printed.
