@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -61,6 +62,16 @@ func newDemo(t *testing.T) *demo {
 // make runs `make -s -C ROOT target vars...` with OWFUSE_DEMO_DIR set.
 func (d *demo) make(t *testing.T, vars []string, target string) result {
 	t.Helper()
+	r, err := d.makeResult(vars, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// makeResult is make for any goroutine: it returns what went wrong
+// instead of failing a test.
+func (d *demo) makeResult(vars []string, target string) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "make", append([]string{"-s", "-C", d.root, target}, vars...)...)
@@ -77,13 +88,13 @@ func (d *demo) make(t *testing.T, vars []string, target string) result {
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
-		t.Fatalf("make %s did not exit within %v\n%s%s", target, demoTimeout, r.stdout, r.stderr)
+		return r, fmt.Errorf("make %s did not exit within %v\n%s%s", target, demoTimeout, r.stdout, r.stderr)
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	case err != nil:
-		t.Fatalf("make %s: %v", target, err)
+		return r, fmt.Errorf("make %s: %v", target, err)
 	}
-	return r
+	return r, nil
 }
 
 // pid returns the pid in the demo's NAME.pid, or 0 when there is none.
@@ -111,6 +122,13 @@ func (d *demo) alive(name string) bool {
 func (d *demo) start(t *testing.T) result {
 	t.Helper()
 	r := d.make(t, nil, "demo")
+	d.wantStarted(t, r)
+	return r
+}
+
+// wantStarted checks what start checks, given how make demo ended.
+func (d *demo) wantStarted(t *testing.T, r result) {
+	t.Helper()
 	if r.code != 0 {
 		t.Fatalf("make demo: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -123,7 +141,6 @@ func (d *demo) start(t *testing.T) result {
 			t.Fatalf("%s.pid names %d, which is not a running %s", name, d.pids[name], name)
 		}
 	}
-	return r
 }
 
 // wantStopped checks that nothing the demo started runs or is mounted and
@@ -263,4 +280,46 @@ func TestDemo(t *testing.T) {
 		t.Errorf("ls in the working directory of the holder after FORCE=1: %v, want ENOTCONN", err)
 	}
 	h.release()
+}
+
+// TestDemoParallel: demos started at the same moment, each in a directory
+// of its own, get a port and an owserver each, and stop independently.
+func TestDemoParallel(t *testing.T) {
+	t.Parallel()
+	ds := []*demo{newDemo(t), newDemo(t), newDemo(t)}
+	rs := make([]result, len(ds))
+	errs := make([]error, len(ds))
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Go(func() { rs[i], errs[i] = d.makeResult(nil, "demo") })
+	}
+	wg.Wait()
+	sources := map[string]string{}
+	for i, d := range ds {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		d.wantStarted(t, rs[i])
+		ms := mounts(t, d.mnt)
+		if len(ms) != 1 {
+			t.Fatalf("%d mounts at %s, want 1", len(ms), d.mnt)
+		}
+		if !strings.Contains(rs[i].stdout, "owserver --fake on "+ms[0].source+" is mounted at "+d.mnt) {
+			t.Errorf("%s mounts %s, but make demo said:\n%s", d.mnt, ms[0].source, rs[i].stdout)
+		}
+		if other, ok := sources[ms[0].source]; ok {
+			t.Errorf("%s and %s both mount %s", other, d.mnt, ms[0].source)
+		}
+		sources[ms[0].source] = d.mnt
+		// The owserver listening there is this demo's.
+		if out := mustRun(t, "ss", "-ltnpH", "sport = :"+ms[0].source[strings.LastIndexByte(ms[0].source, ':')+1:]); !strings.Contains(out, fmt.Sprintf("pid=%d,", d.pids["owserver"])) {
+			t.Errorf("%s: ss says %q, want owserver pid %d listening", ms[0].source, out, d.pids["owserver"])
+		}
+	}
+	for _, d := range ds {
+		if r := d.make(t, nil, "demo-stop"); r.code != 0 {
+			t.Errorf("make demo-stop: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+		d.wantStopped(t)
+	}
 }
