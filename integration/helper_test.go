@@ -114,7 +114,41 @@ exec cat >/dev/null`
 		t.Fatalf("private mount namespace: %q, %v; stderr %q", line, err, stderr.String())
 	}
 	ns.pid = ns.cmd.Process.Pid // unshare without --fork execs sh, which execs cat
+	ns.detachFUSE(t)
 	return ns
+}
+
+// detachFUSE detaches, in the namespace only, the FUSE mounts it copied
+// from the test's own: other tests' and other people's. A copy would keep
+// each one's FUSE connection alive after its owner unmounts it, so that
+// its owfuse would not exit until this namespace ends. umount -c does not
+// look at the path, which a hung server would block.
+func (ns *helperNS) detachFUSE(t *testing.T) {
+	t.Helper()
+	for _, dir := range ns.fuseMounts(t) {
+		ns.run(t, "umount", "-l", "-c", dir) // a parent's detach may have taken it
+	}
+	if left := ns.fuseMounts(t); len(left) > 0 {
+		t.Fatalf("FUSE mounts copied into the namespace could not be detached there: %q", left)
+	}
+}
+
+// fuseMounts returns the mountpoints of the namespace's FUSE mounts.
+func (ns *helperNS) fuseMounts(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", ns.pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, line := range lines(string(b)) {
+		pre, post, ok := strings.Cut(line, " - ")
+		a, f := strings.Fields(pre), strings.Fields(post)
+		if ok && len(a) >= 5 && len(f) >= 1 && (f[0] == "fuse" || strings.HasPrefix(f[0], "fuse.") || f[0] == "fuseblk") {
+			dirs = append(dirs, helperUnescape(a[4]))
+		}
+	}
+	return dirs
 }
 
 // run runs a program in the namespace, as run does.
