@@ -46,8 +46,12 @@ uninstall:
 demo:
 	bash .ci/demo
 
+## demo-stop: unmount, stop owfuse and owserver. A busy mount stops
+## nothing and fails, naming who holds it; FORCE=1 detaches it lazily.
+FORCE ?=
+
 demo-stop:
-	bash .ci/demo stop
+	FORCE=$(FORCE) bash .ci/demo stop
 
 ## test: everything CI checks — lint, unit and integration tests with -race
 ## (and once more with GOMAXPROCS=1), and a short fuzzing run.

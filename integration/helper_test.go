@@ -1,9 +1,12 @@
 package integration
 
 import (
-	"errors"
+	"bufio"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,76 +19,156 @@ import (
 	"github.com/owfuse/owfuse/owfs"
 )
 
-// Where mount(8) and mount.fuse3 find owfuse. Both are global: the tests
-// that put links there take helperLock first, and remove the links when
-// they end, however they end.
-const (
-	// helperSbinLink is where mount(8) looks for the helper of -t owfuse.
-	helperSbinLink = "/sbin/mount.owfuse"
-	// helperShellLink is where mount.fuse3's `/bin/sh -c "owfuse …"` finds
-	// owfuse for -t fuse.owfuse. mount(8) runs its helpers without PATH
-	// (util-linux 2.38 drops it from their environment), so /bin/sh falls
-	// back to its built-in default path
-	// (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin); a
-	// directory prepended to the test's PATH is never searched.
-	// /usr/local/sbin comes first in that path, so an owfuse installed in
-	// /usr/local/bin or /usr/bin cannot shadow the binary under test.
-	helperShellLink = "/usr/local/sbin/owfuse"
-	// helperLockDir is flock(2)ed while a test owns the links: by the
-	// tests of this process, and by those of another `go test` running at
-	// the same time.
-	helperLockDir = "/sbin"
-)
+// Where mount(8) and mount.fuse3 find owfuse. The tests put the binary
+// under test there only inside a private mount namespace (helperNS), so
+// they neither touch nor depend on what the host has installed.
 
-// helperLock waits until no other test owns the global links and owns
-// them until t ends.
-func helperLock(t *testing.T) {
+// helperSbinLink is where mount(8) looks for the helper of -t owfuse
+// (util-linux 2.38 tries /sbin, then /sbin/fs.d and /sbin/fs).
+const helperSbinLink = "/sbin/mount.owfuse"
+
+// helperShellDirs are where mount.fuse3's `/bin/sh -c "owfuse …"` finds
+// owfuse for -t fuse.owfuse: mount(8) runs its helpers without PATH
+// (util-linux 2.38 drops it from their environment), so /bin/sh falls back
+// to its built-in default path
+// (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin); a
+// directory prepended to the test's PATH is never searched. The namespace
+// puts owfuse on top of each of these that exists, so that an owfuse
+// installed in any of them cannot shadow the binary under test.
+var helperShellDirs = []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin"}
+
+// helperNS is a private mount namespace (unshare -m, propagation private)
+// in which /sbin (/usr/sbin on merged-/usr systems), /usr/local/sbin and
+// /usr/local/bin are read-only overlays of themselves under a directory
+// that holds mount.owfuse and owfuse, symlinks to the binary under test.
+// Nothing is written to the host's directories, and the mounts made in
+// the namespace, overlays and owfuse mounts alike, are seen only there:
+// programs run with ns.run, and the checks read the namespace's
+// mountinfo. The namespace lives as long as a process in it: its holder
+// (until the test ends) and the owfuse daemons mounted in it.
+//
+// A nil *helperNS is the test's own namespace.
+type helperNS struct {
+	pid   int // the holder; its /proc/PID/ns/mnt is the namespace
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+}
+
+// helperNamespace makes a namespace that lasts until t ends.
+func helperNamespace(t *testing.T) *helperNS {
 	t.Helper()
-	f, err := os.Open(helperLockDir)
+	requireFUSE(t)
+	owtest.Require(t, "unshare", "nsenter", "mount", "umount")
+	if os.Geteuid() != 0 {
+		if owtest.InCI() {
+			t.Fatal("mount(8) helpers and unshare -m need root (CI=true: fails the run)")
+		}
+		t.Skip("mount(8) helpers and unshare -m need root")
+	}
+	bin := t.TempDir()
+	for _, name := range []string{filepath.Base(helperSbinLink), "owfuse"} {
+		if err := os.Symlink(owfuseBin, filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sbin, err := filepath.EvalSymlinks(filepath.Dir(helperSbinLink))
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
+	dirs := []string{sbin}
+	for _, d := range helperShellDirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() && !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			f.Close()
-			t.Fatalf("flock %s: %v", helperLockDir, err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
+	}
+	// Overlays with two lower layers and no upper one are read-only:
+	// bin's entries first, then the directory's own.
+	const script = `set -e
+bin=$1; shift
+for d in "$@"; do mount -t overlay owfuse-test -o "lowerdir=$bin:$d" "$d"; done
+echo ready
+exec cat >/dev/null`
+	ns := &helperNS{cmd: exec.Command("unshare", append([]string{"-m", "--propagation", "private", "sh", "-c", script, "sh", bin}, dirs...)...)}
+	// Should the test binary die, the holder goes; daemons left in the
+	// namespace keep it (and only it) until they are stopped.
+	ns.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stderr := &owtest.Buffer{}
+	ns.cmd.Stderr = stderr
+	if ns.stdin, err = ns.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := ns.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.cmd.Start(); err != nil {
+		t.Fatalf("unshare: %v", err)
 	}
 	t.Cleanup(func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
+		ns.stdin.Close() // cat, the holder, exits at the end of its input
+		ns.cmd.Wait()
 	})
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
+		ns.stdin.Close()
+		ns.cmd.Wait()
+		t.Fatalf("private mount namespace: %q, %v; stderr %q", line, err, stderr.String())
+	}
+	ns.pid = ns.cmd.Process.Pid // unshare without --fork execs sh, which execs cat
+	ns.detachFUSE(t)
+	return ns
 }
 
-// helperInstallLink makes link a symlink to the binary under test until t
-// ends. A file already there is someone's installation: the test skips
-// rather than replace it.
-func helperInstallLink(t *testing.T, link string) {
+// detachFUSE detaches, in the namespace only, the FUSE mounts it copied
+// from the test's own: other tests' and other people's. A copy would keep
+// each one's FUSE connection alive after its owner unmounts it, so that
+// its owfuse would not exit until this namespace ends. umount -c does not
+// look at the path, which a hung server would block.
+func (ns *helperNS) detachFUSE(t *testing.T) {
 	t.Helper()
-	if _, err := os.Lstat(link); err == nil {
-		if owtest.InCI() {
-			t.Fatalf("%s exists already (an installed owfuse?); CI=true: not replacing it fails the run", link)
-		}
-		t.Skipf("%s exists already (an installed owfuse?); not replacing it", link)
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	for _, dir := range ns.fuseMounts(t) {
+		ns.run(t, "umount", "-l", "-c", dir) // a parent's detach may have taken it
+	}
+	if left := ns.fuseMounts(t); len(left) > 0 {
+		t.Fatalf("FUSE mounts copied into the namespace could not be detached there: %q", left)
+	}
+}
+
+// fuseMounts returns the mountpoints of the namespace's FUSE mounts.
+func (ns *helperNS) fuseMounts(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", ns.pid))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(owfuseBin, link); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if dest, err := os.Readlink(link); err == nil && dest == owfuseBin {
-			if err := os.Remove(link); err != nil {
-				t.Errorf("remove %s: %v", link, err)
-			}
+	var dirs []string
+	for _, line := range lines(string(b)) {
+		pre, post, ok := strings.Cut(line, " - ")
+		a, f := strings.Fields(pre), strings.Fields(post)
+		if ok && len(a) >= 5 && len(f) >= 1 && (f[0] == "fuse" || strings.HasPrefix(f[0], "fuse.") || f[0] == "fuseblk") {
+			dirs = append(dirs, helperUnescape(a[4]))
 		}
-	})
+	}
+	return dirs
+}
+
+// run runs a program in the namespace, as run does.
+func (ns *helperNS) run(t *testing.T, name string, args ...string) result {
+	t.Helper()
+	if ns == nil {
+		return run(t, nil, name, args...)
+	}
+	return run(t, nil, "nsenter", append([]string{fmt.Sprintf("--mount=/proc/%d/ns/mnt", ns.pid), "--", name}, args...)...)
+}
+
+// mustRun runs a program in the namespace that must succeed and returns
+// its stdout.
+func (ns *helperNS) mustRun(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	r := ns.run(t, name, args...)
+	if r.code != 0 {
+		t.Fatalf("%s %q exited %d; stderr %q", name, args, r.code, r.stderr)
+	}
+	return r.stdout
 }
 
 // helperProcMount is a mount's line of /proc/mounts.
@@ -94,42 +177,114 @@ type helperProcMount struct {
 	options        []string
 }
 
-// helperProcMounts returns the lines of /proc/mounts for dir.
-func helperProcMounts(t *testing.T, dir string) []helperProcMount {
+// procMounts returns the namespace's mounts at dir.
+func (ns *helperNS) procMounts(t *testing.T, dir string) []helperProcMount {
 	t.Helper()
-	ms, err := owfs.Mounts(dir)
+	var out []helperProcMount
+	if ns == nil {
+		ms, err := owfs.Mounts(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ms {
+			out = append(out, helperProcMount{source: e.Source, fstype: e.FSType, options: e.Options})
+		}
+		return out
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", ns.pid))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []helperProcMount
-	for _, e := range ms {
-		out = append(out, helperProcMount{source: e.Source, fstype: e.FSType, options: e.Options})
+	for _, line := range lines(string(b)) {
+		pre, post, ok := strings.Cut(line, " - ")
+		a, f := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(a) < 6 || len(f) < 3 || helperUnescape(a[4]) != dir {
+			continue
+		}
+		opts := strings.Split(a[5], ",")
+		for _, o := range strings.Split(f[2], ",") {
+			if !slices.Contains(opts, o) {
+				opts = append(opts, o)
+			}
+		}
+		out = append(out, helperProcMount{source: helperUnescape(f[1]), fstype: f[0], options: opts})
 	}
 	return out
 }
 
-// helperMountDir returns a new empty mountpoint. When t ends, an owfuse
-// still serving it is stopped and a mount still there is detached (see
-// daemonCleanup).
-func helperMountDir(t *testing.T) string {
+// helperUnescape undoes mountinfo's octal escapes (\040 for a space).
+func helperUnescape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// isMounted reports whether something is mounted at dir in the namespace.
+func (ns *helperNS) isMounted(t *testing.T, dir string) bool {
+	return len(ns.procMounts(t, dir)) > 0
+}
+
+// waitUnmounted polls until nothing is mounted at dir in the namespace,
+// for up to limit.
+func (ns *helperNS) waitUnmounted(t *testing.T, dir string, limit time.Duration) bool {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for ns.isMounted(t, dir) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(pollInterval) // polling interval, not synchronisation
+	}
+	return true
+}
+
+// mountDir returns a new empty mountpoint. When t ends, an owfuse still
+// serving it gets SIGTERM, and must then exit and take its mount with it;
+// otherwise it gets SIGKILL, a mount left behind is detached with
+// umount -l, and t fails.
+func (ns *helperNS) mountDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	daemonCleanup(t, dir)
+	t.Cleanup(func() {
+		pids := daemonPids(t, dir)
+		for _, pid := range pids {
+			syscall.Kill(pid, syscall.SIGTERM)
+			if !daemonWaitGone(pid, stopDeadline) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Errorf("owfuse (pid %d) serving %s did not exit within %v of SIGTERM", pid, dir, stopDeadline)
+				daemonWaitGone(pid, stopDeadline)
+			}
+		}
+		if !ns.waitUnmounted(t, dir, unmountDeadline) {
+			ms := ns.procMounts(t, dir)
+			r := ns.run(t, "umount", "-l", dir)
+			t.Errorf("%s was still mounted when the test ended (%+v; owfuse %v stopped); umount -l: exit %d %s", dir, ms, pids, r.code, r.stderr)
+		}
+	})
 	return dir
 }
 
-// helperUmount unmounts dir with umount(8) and checks that the mount is
-// gone and that the owfuse that served it exits.
-func helperUmount(t *testing.T, dir string) {
+// umount unmounts dir with umount(8) and checks that the mount is gone
+// and that the owfuse that served it exits.
+func (ns *helperNS) umount(t *testing.T, dir string) {
 	t.Helper()
 	pids := daemonPids(t, dir)
 	if len(pids) != 1 {
 		t.Errorf("%d owfuse processes serve %s, want 1: %v", len(pids), dir, pids)
 	}
-	if r := run(t, nil, "umount", dir); r.code != 0 {
+	if r := ns.run(t, "umount", dir); r.code != 0 {
 		t.Errorf("umount %s: exit %d, stderr %q", dir, r.code, r.stderr)
 	}
-	if !waitUnmounted(t, dir, unmountDeadline) {
+	if !ns.waitUnmounted(t, dir, unmountDeadline) {
 		t.Errorf("%s is still mounted after umount", dir)
 	}
 	for _, pid := range pids {
@@ -139,11 +294,11 @@ func helperUmount(t *testing.T, dir string) {
 	}
 }
 
-// helperWantServes checks that dir lists the tester's devices, at once:
-// the mount must answer when the mount command returns.
-func helperWantServes(t *testing.T, dir string) {
+// wantServes checks that dir lists the tester's devices, at once: the
+// mount must answer when the mount command returns.
+func (ns *helperNS) wantServes(t *testing.T, dir string) {
 	t.Helper()
-	got := lines(mustRun(t, "ls", dir))
+	got := lines(ns.mustRun(t, "ls", dir))
 	for _, d := range []string{tester10, tester28} {
 		if !slices.Contains(got, strings.TrimPrefix(d, "/")) {
 			t.Errorf("ls %s: got %q, want %s in it", dir, got, d)
@@ -151,11 +306,11 @@ func helperWantServes(t *testing.T, dir string) {
 	}
 }
 
-// helperWantNothingMounted checks that a failed or fake mount left no
-// mount and no owfuse behind.
-func helperWantNothingMounted(t *testing.T, dir string) {
+// wantNothingMounted checks that a failed or fake mount left no mount and
+// no owfuse behind.
+func (ns *helperNS) wantNothingMounted(t *testing.T, dir string) {
 	t.Helper()
-	if isMounted(t, dir) {
+	if ns.isMounted(t, dir) {
 		t.Errorf("%s is mounted", dir)
 	}
 	if pids := daemonPids(t, dir); len(pids) != 0 {
@@ -163,120 +318,146 @@ func helperWantNothingMounted(t *testing.T, dir string) {
 	}
 }
 
+// helperMountDir returns a new empty mountpoint in the test's own
+// namespace; see daemonCleanup.
+func helperMountDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	daemonCleanup(t, dir)
+	return dir
+}
+
+// helperWantServes is wantServes in the test's own namespace.
+func helperWantServes(t *testing.T, dir string) {
+	t.Helper()
+	(*helperNS)(nil).wantServes(t, dir)
+}
+
+// helperWantNothingMounted is wantNothingMounted in the test's own
+// namespace.
+func helperWantNothingMounted(t *testing.T, dir string) {
+	t.Helper()
+	(*helperNS)(nil).wantNothingMounted(t, dir)
+}
+
 // TestHelperMount mounts through the real mount(8): as -t owfuse (the
 // /sbin/mount.owfuse helper), as -t fuse.owfuse (mount.fuse3 running
 // owfuse), from an fstab line, and fake (-f); umount(8) undoes each mount
-// and the serving process exits. The subtests run one after the other:
-// the helper links are global.
+// and the serving process exits. All of it happens in a private mount
+// namespace where the helpers are the binary under test (see helperNS),
+// whatever the host has installed.
 func TestHelperMount(t *testing.T) {
 	t.Parallel()
 	requireFUSE(t)
 	owtest.Require(t, "mount", "umount", "owread")
-	helperLock(t)
-	helperInstallLink(t, helperSbinLink)
+	ns := helperNamespace(t)
 	addr := owtest.StartOwserver(t, "--tester", "10,28").Addr
 
 	t.Run("type owfuse", func(t *testing.T) {
-		mnt := helperMountDir(t)
-		r := run(t, nil, "mount", "-t", "owfuse", addr, mnt, "-o", "ro,allow_other,temp_scale=F")
+		t.Parallel()
+		mnt := ns.mountDir(t)
+		r := ns.run(t, "mount", "-t", "owfuse", addr, mnt, "-o", "ro,allow_other,temp_scale=F")
 		if r.code != 0 {
 			t.Fatalf("mount -t owfuse: exit %d, stderr %q", r.code, r.stderr)
 		}
 		if r.stdout != "" || r.stderr != "" {
 			t.Errorf("mount -t owfuse printed stdout %q, stderr %q; want nothing", r.stdout, r.stderr)
 		}
-		helperWantServes(t, mnt)
+		ns.wantServes(t, mnt)
 		temp := filepath.Join(mnt, tester10, "temperature")
-		got := mustRun(t, "cat", temp)
+		got := ns.mustRun(t, "cat", temp)
 		if _, err := strconv.ParseFloat(strings.TrimSpace(got), 64); err != nil {
 			t.Errorf("cat %s: got %q, want a number", temp, got)
 		}
 		if want := strings.TrimSpace(mustRun(t, "owread", "-s", addr, "-F", tester10+"/temperature")) + "\n"; got != want {
 			t.Errorf("cat %s with temp_scale=F: got %q, want owread -F's %q", temp, got, want)
 		}
-		wantRefused(t, "echo 20 > temphigh", run(t, nil, "sh", "-c", `echo 20 > "$1"`, "sh", filepath.Join(mnt, tester10, "temphigh")), "Read-only file system")
-		ms := helperProcMounts(t, mnt)
+		wantRefused(t, "echo 20 > temphigh", ns.run(t, "sh", "-c", `echo 20 > "$1"`, "sh", filepath.Join(mnt, tester10, "temphigh")), "Read-only file system")
+		ms := ns.procMounts(t, mnt)
 		if len(ms) != 1 {
 			t.Fatalf("%d lines for %s in /proc/mounts, want 1: %+v", len(ms), mnt, ms)
 		}
 		if ms[0].fstype != "fuse.owfuse" || ms[0].source != addr || !slices.Contains(ms[0].options, "ro") || !slices.Contains(ms[0].options, "allow_other") {
 			t.Errorf("/proc/mounts: %+v; want fuse.owfuse from %s with ro and allow_other", ms[0], addr)
 		}
-		helperUmount(t, mnt)
+		ns.umount(t, mnt)
 	})
 
 	t.Run("type fuse.owfuse", func(t *testing.T) {
-		helperInstallLink(t, helperShellLink)
-		mnt := helperMountDir(t)
-		r := run(t, nil, "mount", "-t", "fuse.owfuse", addr, mnt, "-o", "ro")
+		t.Parallel()
+		mnt := ns.mountDir(t)
+		r := ns.run(t, "mount", "-t", "fuse.owfuse", addr, mnt, "-o", "ro")
 		if r.code != 0 {
 			t.Fatalf("mount -t fuse.owfuse: exit %d, stderr %q", r.code, r.stderr)
 		}
-		helperWantServes(t, mnt)
-		wantRefused(t, "echo 20 > temphigh", run(t, nil, "sh", "-c", `echo 20 > "$1"`, "sh", filepath.Join(mnt, tester10, "temphigh")), "Read-only file system")
-		if ms := helperProcMounts(t, mnt); len(ms) != 1 || ms[0].fstype != "fuse.owfuse" || !slices.Contains(ms[0].options, "ro") {
+		ns.wantServes(t, mnt)
+		wantRefused(t, "echo 20 > temphigh", ns.run(t, "sh", "-c", `echo 20 > "$1"`, "sh", filepath.Join(mnt, tester10, "temphigh")), "Read-only file system")
+		if ms := ns.procMounts(t, mnt); len(ms) != 1 || ms[0].fstype != "fuse.owfuse" || !slices.Contains(ms[0].options, "ro") {
 			t.Errorf("/proc/mounts for %s: %+v; want one fuse.owfuse mount with ro", mnt, ms)
 		}
-		helperUmount(t, mnt)
+		ns.umount(t, mnt)
 	})
 
 	t.Run("fstab", func(t *testing.T) {
-		mnt := helperMountDir(t)
+		t.Parallel()
+		mnt := ns.mountDir(t)
 		fstab := filepath.Join(t.TempDir(), "fstab")
 		line := addr + " " + mnt + " owfuse _netdev,nofail,allow_other 0 0\n"
 		if err := os.WriteFile(fstab, []byte(line), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		// mount MOUNTPOINT, as `mount /mnt/1wire` with the line in /etc/fstab.
-		if r := run(t, nil, "mount", "--fstab", fstab, mnt); r.code != 0 {
+		if r := ns.run(t, "mount", "--fstab", fstab, mnt); r.code != 0 {
 			t.Fatalf("mount --fstab %s %s: exit %d, stderr %q", fstab, mnt, r.code, r.stderr)
 		}
-		helperWantServes(t, mnt)
-		if ms := helperProcMounts(t, mnt); len(ms) != 1 || ms[0].fstype != "fuse.owfuse" || !slices.Contains(ms[0].options, "allow_other") {
+		ns.wantServes(t, mnt)
+		if ms := ns.procMounts(t, mnt); len(ms) != 1 || ms[0].fstype != "fuse.owfuse" || !slices.Contains(ms[0].options, "allow_other") {
 			t.Errorf("/proc/mounts for %s: %+v; want one fuse.owfuse mount with allow_other", mnt, ms)
 		}
 		// mount -a leaves a mounted line alone.
-		if r := run(t, nil, "mount", "-a", "-T", fstab); r.code != 0 {
+		if r := ns.run(t, "mount", "-a", "-T", fstab); r.code != 0 {
 			t.Errorf("mount -a with %s mounted: exit %d, stderr %q", mnt, r.code, r.stderr)
 		}
-		if n := len(mounts(t, mnt)); n != 1 {
+		if n := len(ns.procMounts(t, mnt)); n != 1 {
 			t.Errorf("%d mounts at %s after mount -a, want 1", n, mnt)
 		}
 		if pids := daemonPids(t, mnt); len(pids) != 1 {
 			t.Errorf("%d owfuse processes serve %s after mount -a, want 1: %v", len(pids), mnt, pids)
 		}
-		helperUmount(t, mnt)
+		ns.umount(t, mnt)
 		// and mounts it when it is not.
-		if r := run(t, nil, "mount", "-a", "-T", fstab); r.code != 0 {
+		if r := ns.run(t, "mount", "-a", "-T", fstab); r.code != 0 {
 			t.Fatalf("mount -a -T %s: exit %d, stderr %q", fstab, r.code, r.stderr)
 		}
-		helperWantServes(t, mnt)
-		helperUmount(t, mnt)
+		ns.wantServes(t, mnt)
+		ns.umount(t, mnt)
 	})
 
 	t.Run("fake", func(t *testing.T) {
-		mnt := helperMountDir(t)
-		r := run(t, nil, "mount", "-f", "-t", "owfuse", addr, mnt)
+		t.Parallel()
+		mnt := ns.mountDir(t)
+		r := ns.run(t, "mount", "-f", "-t", "owfuse", addr, mnt)
 		if r.code != 0 {
 			t.Errorf("mount -f -t owfuse: exit %d, stderr %q", r.code, r.stderr)
 		}
-		helperWantNothingMounted(t, mnt)
+		ns.wantNothingMounted(t, mnt)
 		// -f checks the options: a bad one fails even so.
-		r = run(t, nil, "mount", "-f", "-t", "owfuse", addr, mnt, "-o", "bogus")
+		r = ns.run(t, "mount", "-f", "-t", "owfuse", addr, mnt, "-o", "bogus")
 		wantRefused(t, "mount -f -o bogus", r, `"bogus"`)
-		helperWantNothingMounted(t, mnt)
+		ns.wantNothingMounted(t, mnt)
 	})
 
 	t.Run("unknown option", func(t *testing.T) {
-		mnt := helperMountDir(t)
-		r := run(t, nil, "mount", "-t", "owfuse", addr, mnt, "-o", "ro,bogus")
+		t.Parallel()
+		mnt := ns.mountDir(t)
+		r := ns.run(t, "mount", "-t", "owfuse", addr, mnt, "-o", "ro,bogus")
 		if r.code == 0 {
 			t.Errorf("mount -o ro,bogus succeeded, want a failure")
 		}
 		if ls := lines(r.stderr); len(ls) != 1 || !strings.Contains(ls[0], `"bogus"`) {
 			t.Errorf("mount -o ro,bogus: stderr %q, want one line naming \"bogus\"", r.stderr)
 		}
-		helperWantNothingMounted(t, mnt)
+		ns.wantNothingMounted(t, mnt)
 	})
 
 	// What an fstab line carries for mount(8), mount.fuse3 and systemd is
@@ -284,24 +465,26 @@ func TestHelperMount(t *testing.T) {
 	// comment= never reach a helper), so the helper is also run directly.
 	const ignored = "_netdev,nofail,auto,noauto,user,users,dev,nodev,suid,nosuid,exec,noexec,rw,x-systemd.automount,comment=x"
 	t.Run("ignored options via mount", func(t *testing.T) {
-		mnt := helperMountDir(t)
-		if r := run(t, nil, "mount", "-t", "owfuse", addr, mnt, "-o", ignored); r.code != 0 {
+		t.Parallel()
+		mnt := ns.mountDir(t)
+		if r := ns.run(t, "mount", "-t", "owfuse", addr, mnt, "-o", ignored); r.code != 0 {
 			t.Fatalf("mount -o %s: exit %d, stderr %q", ignored, r.code, r.stderr)
 		}
-		helperWantServes(t, mnt)
-		helperUmount(t, mnt)
+		ns.wantServes(t, mnt)
+		ns.umount(t, mnt)
 	})
 	t.Run("ignored options to the helper", func(t *testing.T) {
-		mnt := helperMountDir(t)
-		if r := run(t, nil, helperSbinLink, addr, mnt, "-o", ignored); r.code != 0 {
+		t.Parallel()
+		mnt := ns.mountDir(t)
+		if r := ns.run(t, helperSbinLink, addr, mnt, "-o", ignored); r.code != 0 {
 			t.Fatalf("%s -o %s: exit %d, stderr %q", helperSbinLink, ignored, r.code, r.stderr)
 		}
-		helperWantServes(t, mnt)
-		helperUmount(t, mnt)
-		if r := run(t, nil, helperSbinLink, addr, mnt, "-f", "-o", ignored); r.code != 0 {
+		ns.wantServes(t, mnt)
+		ns.umount(t, mnt)
+		if r := ns.run(t, helperSbinLink, addr, mnt, "-f", "-o", ignored); r.code != 0 {
 			t.Errorf("%s -f -o %s: exit %d, stderr %q", helperSbinLink, ignored, r.code, r.stderr)
 		}
-		helperWantNothingMounted(t, mnt)
+		ns.wantNothingMounted(t, mnt)
 	})
 }
 
