@@ -240,7 +240,13 @@ func fuseDead(dir string) bool {
 // deadCheckTimeout is how long fuseDead waits for statfs on a mount.
 const deadCheckTimeout = 2 * time.Second
 
-// waitServer pings owserver, retrying for up to cfg.WaitServer.
+// waitServer pings owserver, retrying for up to cfg.WaitServer; each
+// ping may take up to cfg.Timeout.
+//
+// The last pause is cut short at the deadline, and a last ping made
+// there: giving up as soon as the next pause would pass the deadline
+// gave up after 1.4 s of wait_server=2s and 3.0 s of 5s (pings at 0,
+// 0.2, 0.6, 1.4 and 3.0 s), with owserver perhaps starting meanwhile.
 func waitServer(ctx context.Context, client *owclient.Client, cfg Config, log *slog.Logger) error {
 	deadline := time.Now().Add(cfg.WaitServer)
 	backoff := 200 * time.Millisecond
@@ -251,12 +257,13 @@ func waitServer(ctx context.Context, client *owclient.Client, cfg Config, log *s
 		if err == nil {
 			return nil
 		}
-		if time.Now().Add(backoff).After(deadline) {
+		left := time.Until(deadline)
+		if left <= 0 {
 			return &UnreachableError{Addr: client.Addr(), Err: err}
 		}
 		log.Info("waiting for owserver", "server", client.Addr(), "err", err)
 		select {
-		case <-time.After(backoff):
+		case <-time.After(min(backoff, left)):
 		case <-ctx.Done():
 			return &UnreachableError{Addr: client.Addr(), Err: ctx.Err()}
 		}
