@@ -1,9 +1,16 @@
 package integration
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +20,127 @@ import (
 // The command line as people use it (issue 12): from a directory of
 // their own, with relative paths, short waits for owserver, and Ctrl-C
 // on a mount that a shell still sits in.
+
+// runIn runs the binary under test with args in the working directory dir.
+func runIn(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(owfuseBin, args...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OWFUSE_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	var stdout, stderr owtest.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start owfuse %q: %v", args, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(runTimeout):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("owfuse %q did not exit within %v", args, runTimeout)
+	}
+	r := result{stdout: stdout.String(), stderr: stderr.String(), elapsed: time.Since(start)}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("owfuse %q: %v", args, err)
+	}
+	return r
+}
+
+// TestLifecycleDaemonRelativePaths: `owfuse mount --daemon SERVER mnt -o
+// log_file=log.txt`, and the helper form `owfuse SERVER mnt -o …`, run
+// from a directory of the caller's, mount at that directory's mnt and log
+// to its log.txt, although the daemon itself runs in /.
+//
+// The relative names are unique and do not exist in /: before the fix
+// the daemon looked for them there, and a common name such as "mnt"
+// would have mounted over the system's /mnt.
+func TestLifecycleDaemonRelativePaths(t *testing.T) {
+	t.Parallel()
+	requireFUSE(t)
+	addr := owtest.StartOwserver(t, "--tester", "10,28").Addr
+	for _, tt := range []struct {
+		name string
+		args func(mnt, log string) []string
+	}{
+		{"mount --daemon", func(mnt, log string) []string {
+			return []string{"mount", "--daemon", addr, mnt, "-o", "log_file=" + log}
+		}},
+		{"mount --daemon --log-file", func(mnt, log string) []string {
+			return []string{"mount", "--daemon", "--log-file", log, addr, mnt}
+		}},
+		{"helper", func(mnt, log string) []string {
+			return []string{addr, mnt, "-o", "ro,log_file=" + log}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cwd := t.TempDir()
+			tag := fmt.Sprintf("owfuse-lifecycle-%d-%s", os.Getpid(), strings.NewReplacer(" ", "", "-", "").Replace(tt.name))
+			name, logName := tag+"-mnt", tag+".log"
+			mnt, logFile := filepath.Join(cwd, name), filepath.Join(cwd, logName)
+			if err := os.Mkdir(mnt, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			// Cleanups run last first: the daemon (whose command line
+			// holds the relative name) is stopped before the mounts are
+			// checked.
+			t.Cleanup(func() {
+				misplaced := "/" + logName
+				if _, err := os.Lstat(misplaced); err == nil {
+					t.Errorf("the daemon logged to %s, not to %s", misplaced, logFile)
+					os.Remove(misplaced)
+				} else if !errors.Is(err, fs.ErrNotExist) {
+					t.Error(err)
+				}
+			})
+			daemonCleanup(t, "/"+name)
+			daemonCleanup(t, mnt)
+			daemonCleanup(t, name)
+			mntBefore := len(mounts(t, "/mnt"))
+
+			r := runIn(t, cwd, tt.args(name, logName)...)
+			if r.code != exitOK || r.stdout != "" || r.stderr != "" {
+				b, _ := os.ReadFile(logFile)
+				t.Fatalf("owfuse %q in %s: exit %d, stdout %q, stderr %q; want 0 and nothing printed; log:\n%s", tt.args(name, logName), cwd, r.code, r.stdout, r.stderr, b)
+			}
+			if ms := mounts(t, mnt); len(ms) != 1 || ms[0].fstype != "fuse.owfuse" || ms[0].source != addr {
+				t.Errorf("mountinfo for %s: %+v, want one fuse.owfuse mount of %s", mnt, ms, addr)
+			}
+			if ms := mounts(t, "/"+name); len(ms) != 0 {
+				t.Errorf("mounted at /%s: %+v", name, ms)
+			}
+			if n := len(mounts(t, "/mnt")); n != mntBefore {
+				t.Errorf("%d mounts at /mnt, were %d", n, mntBefore)
+			}
+			helperWantServes(t, mnt)
+			daemonLogWait(t, logFile, "msg=mounted server="+addr+" mountpoint="+mnt)
+
+			pid := daemonPid(t, name)
+			if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if !daemonWaitGone(pid, stopDeadline) {
+				t.Errorf("daemon %d still runs %v after SIGTERM", pid, stopDeadline)
+			}
+			if !waitUnmounted(t, mnt, unmountDeadline) {
+				t.Errorf("%s still mounted after the daemon exited", mnt)
+			}
+			daemonLogWait(t, logFile, "msg=unmounted mountpoint="+mnt+" signal=terminated")
+		})
+	}
+}
 
 // TestLifecycleWaitServer: -o wait_server=D waits all of D for an owserver
 // that refuses connections (nothing listens), not the 1.5 s of 2 s or the
