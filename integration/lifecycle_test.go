@@ -170,3 +170,61 @@ func TestLifecycleWaitServer(t *testing.T) {
 		})
 	}
 }
+
+// TestLifecycleInterruptBusy: Ctrl-C on `owfuse mount` while a shell has
+// its working directory in the mount detaches the mount lazily, says so
+// at once, and exits promptly; the shell can still be ended, and no mount
+// is left.
+func TestLifecycleInterruptBusy(t *testing.T) {
+	t.Parallel()
+	requireFUSE(t)
+	addr := owtest.StartOwserver(t, "--tester", "10,28").Addr
+	dir := t.TempDir()
+	m := startMount(t, addr, dir)
+
+	sh := exec.Command("sh", "-c", `cd "$1" && exec sleep 30`, "sh", dir)
+	sh.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	shExited := make(chan struct{})
+	go func() { sh.Wait(); close(shExited) }()
+	t.Cleanup(func() { sh.Process.Kill(); <-shExited })
+	cwdLink := "/proc/" + strconv.Itoa(sh.Process.Pid) + "/cwd"
+	deadline := time.Now().Add(mountDeadline)
+	for {
+		if cwd, _ := os.Readlink(cwdLink); cwd == dir {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the shell did not enter %s within %v", dir, mountDeadline)
+		}
+		time.Sleep(pollInterval) // polling interval, not synchronisation
+	}
+
+	signaled := time.Now()
+	m.signal(t, syscall.SIGINT)
+	const limit = 250 * time.Millisecond
+	select {
+	case <-m.exited:
+	case <-time.After(stopDeadline):
+	}
+	exited := time.Since(signaled)
+	t.Logf("owfuse exited %v after SIGINT", exited)
+	if exited > limit {
+		t.Errorf("owfuse exited %v after SIGINT on a busy mount, want within %v", exited, limit)
+	}
+	if !strings.Contains(m.stderr.String(), "detached it lazily") {
+		t.Errorf("stderr does not say the mount was detached lazily:\n%s", m.stderr.String())
+	}
+	m.stop(t, syscall.SIGINT) // exit code 0, and the mount gone from mountinfo
+
+	if err := sh.Process.Kill(); err != nil {
+		t.Errorf("kill the shell: %v", err)
+	}
+	select {
+	case <-shExited:
+	case <-time.After(stopDeadline):
+		t.Errorf("the shell in the detached mount did not end within %v of SIGKILL", stopDeadline)
+	}
+}

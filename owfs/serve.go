@@ -94,12 +94,8 @@ func Serve(ctx context.Context, server, dir string, cfg Config, stderr io.Writer
 				cfg.Logger.Info("SIGHUP: caches dropped")
 				continue
 			}
-			lazy, err := m.Unmount()
-			if err != nil {
+			if _, err := m.Unmount(); err != nil { // logs a lazy detach itself
 				return err
-			}
-			if lazy {
-				cfg.Logger.Warn("mount was busy; detached it lazily", "mountpoint", m.Dir)
 			}
 			cfg.Logger.Info("unmounted", "mountpoint", m.Dir, "signal", sig.String())
 			return nil
