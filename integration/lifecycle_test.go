@@ -228,3 +228,57 @@ func TestLifecycleInterruptBusy(t *testing.T) {
 		t.Errorf("the shell in the detached mount did not end within %v of SIGKILL", stopDeadline)
 	}
 }
+
+// TestLifecycleStopWithMountCopy: SIGTERM stops owfuse promptly although a
+// copy of its mount lives on in another mount namespace (unshare -m, a
+// systemd service's PrivateTmp), which keeps the kernel's connection up
+// after the unmount here; owfuse used to wait for that namespace to end.
+func TestLifecycleStopWithMountCopy(t *testing.T) {
+	t.Parallel()
+	requireFUSE(t)
+	owtest.Require(t, "unshare")
+	addr := owtest.StartOwserver(t, "--tester", "10,28").Addr
+	dir := t.TempDir()
+	m := startMount(t, addr, dir)
+
+	holder := exec.Command("unshare", "-m", "--propagation", "private", "sleep", "30")
+	holder.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan struct{})
+	go func() { holder.Wait(); close(held) }()
+	t.Cleanup(func() { holder.Process.Kill(); <-held })
+	own, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsLink := "/proc/" + strconv.Itoa(holder.Process.Pid) + "/ns/mnt"
+	deadline := time.Now().Add(mountDeadline)
+	for {
+		if ns, _ := os.Readlink(nsLink); ns != "" && ns != own {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("unshare made no mount namespace within %v", mountDeadline)
+		}
+		time.Sleep(pollInterval) // polling interval, not synchronisation
+	}
+
+	signaled := time.Now()
+	m.signal(t, syscall.SIGTERM)
+	const limit = 2 * time.Second
+	select {
+	case <-m.exited:
+	case <-time.After(stopDeadline):
+	}
+	exited := time.Since(signaled)
+	t.Logf("owfuse exited %v after SIGTERM", exited)
+	if exited > limit {
+		t.Errorf("owfuse exited %v after SIGTERM with a copy of its mount elsewhere, want within %v", exited, limit)
+	}
+	if !strings.Contains(m.stderr.String(), "another mount namespace") {
+		t.Errorf("stderr does not mention the copy in another mount namespace:\n%s", m.stderr.String())
+	}
+	m.stop(t, syscall.SIGTERM) // exit code 0, and the mount gone from mountinfo
+}

@@ -322,8 +322,7 @@ func (m *Mounted) Unmount() (lazy bool, err error) {
 	}
 	err = unmountWithin(m.Dir, patience)
 	if err == nil {
-		// The kernel has ended the connection: the serve loops return.
-		m.Server.Wait()
+		m.waitLoops(log)
 		return false, nil
 	}
 	if lerr := lazyUnmount(m.Dir); lerr != nil {
@@ -337,6 +336,28 @@ func (m *Mounted) Unmount() (lazy bool, err error) {
 	log.Warn("mount was busy; detached it lazily", "mountpoint", m.Dir)
 	return true, nil
 }
+
+// waitLoops waits, for up to loopsLimit, for the serve loops to return
+// once the mount is gone. They return when the kernel ends the
+// connection, which it does only when the filesystem is mounted nowhere:
+// a copy of the mount in another mount namespace (unshare -m, a systemd
+// service's PrivateTmp) keeps it alive, and waiting for that held owfuse
+// as long as the namespace lived (5.7 s for an `unshare -m sleep 6`; a
+// service's, for ever). This process's exit ends the connection for
+// those copies too, as for a lazy detach.
+func (m *Mounted) waitLoops(log *slog.Logger) {
+	done := make(chan struct{})
+	go func() { m.Server.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(loopsLimit):
+		log.Warn("unmounted, but the filesystem is still mounted in another mount namespace; it ends when owfuse exits", "mountpoint", m.Dir)
+	}
+}
+
+// loopsLimit bounds waitLoops: after an unmount the kernel ends the
+// connection at once, or not before the last copy of the mount goes.
+const loopsLimit = 500 * time.Millisecond
 
 // busyPatience is how long Unmount retries a busy mount whose callers'
 // calls were under way at the signal (go-fuse allowed 0.3 s).
