@@ -19,7 +19,7 @@ import (
 // every wait polls a condition and gives up at its deadline.
 const (
 	mountDeadline   = 10 * time.Second // for the mount to appear once started
-	stopDeadline    = 15 * time.Second // for owfuse to exit after a signal (a lazy unmount may wait 5s)
+	stopDeadline    = 15 * time.Second // for owfuse to exit after a signal
 	unmountDeadline = 2 * time.Second  // for the mount to leave mountinfo after owfuse exited
 	pollInterval    = 5 * time.Millisecond
 )

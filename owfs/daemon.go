@@ -9,6 +9,7 @@ import (
 	"log/syslog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,15 +17,29 @@ import (
 	"time"
 )
 
-// readyEnv tells a daemon child which descriptor to report on.
-const readyEnv = "OWFUSE_READY_FD"
+// The environment of a daemon child: which descriptor to report on, and
+// its mountpoint and log file as the caller's working directory resolved
+// them.
+const (
+	readyEnv      = "OWFUSE_READY_FD"
+	mountpointEnv = "OWFUSE_DAEMON_MOUNTPOINT"
+	logFileEnv    = "OWFUSE_DAEMON_LOG_FILE"
+)
 
 // Daemonize starts this program again with args, detached (a session of
 // its own, cwd /, no terminal), and waits until the child reports that the
 // mount answers, or why it could not mount, or until timeout. The parent
 // never touches the mountpoint: under autofs a stat from here would wait
 // for the very mount it is making.
-func Daemonize(args []string, logFile string, timeout time.Duration) error {
+//
+// The child parses args again, in /: the mountpoint dir and logFile
+// (empty: none) in them are replaced by these, which must be absolute.
+// Relative ones would name files in / (`owfuse mount --daemon HOST mnt`
+// from a directory of one's own mounted over the system's /mnt).
+func Daemonize(args []string, dir, logFile string, timeout time.Duration) error {
+	if !filepath.IsAbs(dir) || (logFile != "" && !filepath.IsAbs(logFile)) {
+		return fmt.Errorf("daemonize: mountpoint %q and log file %q must be absolute", dir, logFile)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -51,7 +66,7 @@ func Daemonize(args []string, logFile string, timeout time.Duration) error {
 		out = lf
 	}
 	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), readyEnv+"=3")
+	cmd.Env = append(os.Environ(), readyEnv+"=3", mountpointEnv+"="+dir, logFileEnv+"="+logFile)
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.Dir = "/"
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, out, out
@@ -102,6 +117,35 @@ func readLine(r io.Reader, timeout time.Duration) (string, error) {
 
 // IsDaemonChild reports whether Daemonize started this process.
 func IsDaemonChild() bool { return os.Getenv(readyEnv) != "" }
+
+// absPaths resolves a relative mountpoint and log file against the
+// working directory, for a daemon that will run in /.
+func absPaths(dir, logFile string) (string, string, error) {
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", fmt.Errorf("mountpoint %s: %w", dir, err)
+	}
+	if logFile == "" {
+		return absDir, "", nil
+	}
+	absLog, err := filepath.Abs(logFile)
+	if err != nil {
+		return "", "", fmt.Errorf("log file %s: %w", logFile, err)
+	}
+	return absDir, absLog, nil
+}
+
+// daemonPaths returns the mountpoint and log file that Daemonize handed a
+// daemon child, in place of dir and logFile parsed from its arguments.
+func daemonPaths(dir, logFile string) (string, string) {
+	if d := os.Getenv(mountpointEnv); d != "" {
+		dir = d
+	}
+	if l, ok := os.LookupEnv(logFileEnv); ok {
+		logFile = l
+	}
+	return dir, logFile
+}
 
 var notifyOnce sync.Once
 

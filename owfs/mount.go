@@ -240,7 +240,13 @@ func fuseDead(dir string) bool {
 // deadCheckTimeout is how long fuseDead waits for statfs on a mount.
 const deadCheckTimeout = 2 * time.Second
 
-// waitServer pings owserver, retrying for up to cfg.WaitServer.
+// waitServer pings owserver, retrying for up to cfg.WaitServer; each
+// ping may take up to cfg.Timeout.
+//
+// The last pause is cut short at the deadline, and a last ping made
+// there: giving up as soon as the next pause would pass the deadline
+// gave up after 1.4 s of wait_server=2s and 3.0 s of 5s (pings at 0,
+// 0.2, 0.6, 1.4 and 3.0 s), with owserver perhaps starting meanwhile.
 func waitServer(ctx context.Context, client *owclient.Client, cfg Config, log *slog.Logger) error {
 	deadline := time.Now().Add(cfg.WaitServer)
 	backoff := 200 * time.Millisecond
@@ -251,12 +257,13 @@ func waitServer(ctx context.Context, client *owclient.Client, cfg Config, log *s
 		if err == nil {
 			return nil
 		}
-		if time.Now().Add(backoff).After(deadline) {
+		left := time.Until(deadline)
+		if left <= 0 {
 			return &UnreachableError{Addr: client.Addr(), Err: err}
 		}
 		log.Info("waiting for owserver", "server", client.Addr(), "err", err)
 		select {
-		case <-time.After(backoff):
+		case <-time.After(min(backoff, left)):
 		case <-ctx.Done():
 			return &UnreachableError{Addr: client.Addr(), Err: ctx.Err()}
 		}
@@ -290,18 +297,32 @@ func quietLogger(l *slog.Logger) *log.Logger {
 
 // Unmount unmounts, falling back to a lazy unmount when the mount is busy
 // (a shell's cwd inside it), and closes the connections. lazy reports
-// whether the fallback was needed.
+// whether the fallback was needed; it is logged as soon as it is done.
 //
 // First the calls waiting for owserver are ended (see stopper): their
 // callers get EIO at once instead of holding the mount busy until the
 // request timeout, and new calls fail with EIO.
+//
+// go-fuse's Server.Unmount is not used: on a busy mount it tried five
+// times over 0.3 s, running fusermount3 after each failed umount2, before
+// the lazy detach could start. A mount held by a working directory or an
+// idle open file stays busy however long one waits; only callers whose
+// calls were just under way may be about to close their files, so only
+// then is the plain unmount retried, for up to busyPatience.
 func (m *Mounted) Unmount() (lazy bool, err error) {
 	defer m.Close()
-	if cancelled, left := m.stopper.stop(stopGrace, stopLimit); cancelled > 0 {
-		m.Root.fs.log.Info("unmount: ended the calls still waiting for owserver", "calls", cancelled, "not_returned", left)
+	log := m.Root.fs.log
+	underway, cancelled, left := m.stopper.stop(stopGrace, stopLimit)
+	if cancelled > 0 {
+		log.Info("unmount: ended the calls still waiting for owserver", "calls", cancelled, "not_returned", left)
 	}
-	err = m.Server.Unmount()
+	patience := time.Duration(0)
+	if underway > 0 {
+		patience = busyPatience
+	}
+	err = unmountWithin(m.Dir, patience)
 	if err == nil {
+		m.waitLoops(log)
 		return false, nil
 	}
 	if lerr := lazyUnmount(m.Dir); lerr != nil {
@@ -310,9 +331,65 @@ func (m *Mounted) Unmount() (lazy bool, err error) {
 	// Detached: whoever still holds it (a shell's cwd, an open file) may
 	// do so for ever, and no call of theirs is under way. Once this
 	// process exits the kernel ends the connection, and they get ENOTCONN.
-	// (This waited 5 s for the kernel to end the session, which it does
-	// only when the last of them lets go.)
+	// Nothing is waited for: the kernel ends the session only when the
+	// last of them lets go.
+	log.Warn("mount was busy; detached it lazily", "mountpoint", m.Dir)
 	return true, nil
+}
+
+// waitLoops waits, for up to loopsLimit, for the serve loops to return
+// once the mount is gone. They return when the kernel ends the
+// connection, which it does only when the filesystem is mounted nowhere:
+// a copy of the mount in another mount namespace (unshare -m, a systemd
+// service's PrivateTmp) keeps it alive, and waiting for that held owfuse
+// as long as the namespace lived (5.7 s for an `unshare -m sleep 6`; a
+// service's, for ever). This process's exit ends the connection for
+// those copies too, as for a lazy detach.
+func (m *Mounted) waitLoops(log *slog.Logger) {
+	done := make(chan struct{})
+	go func() { m.Server.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(loopsLimit):
+		log.Warn("unmounted, but the filesystem is still mounted in another mount namespace; it ends when owfuse exits", "mountpoint", m.Dir)
+	}
+}
+
+// loopsLimit bounds waitLoops: after an unmount the kernel ends the
+// connection at once, or not before the last copy of the mount goes.
+const loopsLimit = 500 * time.Millisecond
+
+// busyPatience is how long Unmount retries a busy mount whose callers'
+// calls were under way at the signal (go-fuse allowed 0.3 s).
+const busyPatience = 300 * time.Millisecond
+
+// unmountWithin unmounts dir, retrying while it is busy for up to
+// patience: the kernel tells nobody when a mount stops being busy.
+func unmountWithin(dir string, patience time.Duration) error {
+	deadline := time.Now().Add(patience)
+	for {
+		err := unmountNow(dir)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+// unmountNow unmounts dir unless it is busy: with umount2(2) as root (as
+// Mount mounted it directly then), with fusermount3 -u otherwise.
+func unmountNow(dir string) error {
+	if os.Geteuid() == 0 {
+		if err := syscall.Unmount(dir, 0); err != nil {
+			return fmt.Errorf("umount %s: %w", dir, err)
+		}
+		return nil
+	}
+	out, err := exec.Command("fusermount3", "-u", dir).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("fusermount3 -u %s: %w: %s", dir, err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // How long Unmount lets the calls under way finish before it cancels
@@ -334,8 +411,12 @@ func (m *Mounted) Close() {
 }
 
 // lazyUnmount detaches a mount now and lets the kernel finish when it is
-// no longer busy: umount -l as root, fusermount3 -u -z otherwise.
+// no longer busy: umount2(2) with MNT_DETACH or umount -l as root,
+// fusermount3 -u -z otherwise.
 func lazyUnmount(dir string) error {
+	if os.Geteuid() == 0 && syscall.Unmount(dir, syscall.MNT_DETACH) == nil {
+		return nil
+	}
 	out, err := exec.Command("umount", "-l", dir).CombinedOutput()
 	if err == nil {
 		return nil

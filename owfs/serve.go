@@ -25,7 +25,14 @@ func IsUnreachable(err error) bool {
 // returns as soon as a detached copy of itself reports the mount live.
 func Serve(ctx context.Context, server, dir string, cfg Config, stderr io.Writer) error {
 	if cfg.Daemon && !IsDaemonChild() {
-		return Daemonize(os.Args[1:], cfg.LogFile, cfg.WaitServer+cfg.Timeout+30*time.Second)
+		dir, logFile, err := absPaths(dir, cfg.LogFile)
+		if err != nil {
+			return err
+		}
+		return Daemonize(os.Args[1:], dir, logFile, cfg.WaitServer+cfg.Timeout+30*time.Second)
+	}
+	if IsDaemonChild() {
+		dir, cfg.LogFile = daemonPaths(dir, cfg.LogFile)
 	}
 	// A mount runs for months on small machines and holds a go-fuse node
 	// per name the kernel knows (44,000 on a 1,000-device bus, ~29 MB):
@@ -86,12 +93,8 @@ func Serve(ctx context.Context, server, dir string, cfg Config, stderr io.Writer
 				cfg.Logger.Info("SIGHUP: caches dropped")
 				continue
 			}
-			lazy, err := m.Unmount()
-			if err != nil {
+			if _, err := m.Unmount(); err != nil { // logs a lazy detach itself
 				return err
-			}
-			if lazy {
-				cfg.Logger.Warn("mount was busy; detached it lazily", "mountpoint", m.Dir)
 			}
 			cfg.Logger.Info("unmounted", "mountpoint", m.Dir, "signal", sig.String())
 			return nil

@@ -158,19 +158,21 @@ func (s *stopper) stopped(interrupt <-chan struct{}) bool {
 // up to grace (owserver answers a healthy request in milliseconds, and a
 // write that completes must not be reported failed), then cancels the
 // rest and waits up to limit for them to return. It returns the number
-// of calls it cancelled, and of those still under way at the end.
-func (s *stopper) stop(grace, limit time.Duration) (cancelled, left int) {
+// of calls under way when it began, of those it cancelled, and of those
+// still under way at the end.
+func (s *stopper) stop(grace, limit time.Duration) (underway, cancelled, left int) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		return 0, 0
+		return 0, 0, 0
 	}
 	s.closing = true
+	underway = s.inflight
 	idle := s.idleLocked()
 	s.mu.Unlock()
 	select {
 	case <-idle:
-		return 0, 0
+		return underway, 0, 0
 	case <-time.After(grace):
 	}
 	s.mu.Lock()
@@ -186,7 +188,7 @@ func (s *stopper) stop(grace, limit time.Duration) (cancelled, left int) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return cancelled, s.inflight
+	return underway, cancelled, s.inflight
 }
 
 // idleLocked returns a channel closed once no call is under way.

@@ -41,7 +41,7 @@ func TestStopperPassesInterrupt(t *testing.T) {
 	if st := <-got; st != fuse.EINTR {
 		t.Errorf("interrupted read: %v, want EINTR", st)
 	}
-	if cancelled, left := f.s.stop(time.Hour, time.Hour); cancelled != 0 || left != 0 {
+	if _, cancelled, left := f.s.stop(time.Hour, time.Hour); cancelled != 0 || left != 0 {
 		t.Errorf("stop with nothing under way: %d cancelled, %d left", cancelled, left)
 	}
 }
@@ -63,9 +63,9 @@ func TestStopperCancels(t *testing.T) {
 		<-started
 	}
 	start := time.Now()
-	cancelled, left := f.s.stop(20*time.Millisecond, time.Minute)
-	if cancelled != calls || left != 0 {
-		t.Errorf("stop: %d cancelled, %d left; want %d and 0", cancelled, left, calls)
+	underway, cancelled, left := f.s.stop(20*time.Millisecond, time.Minute)
+	if underway != calls || cancelled != calls || left != 0 {
+		t.Errorf("stop: %d under way, %d cancelled, %d left; want %d, %d and 0", underway, cancelled, left, calls, calls)
 	}
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("stop took %v", took)
@@ -94,7 +94,7 @@ func TestStopperGrace(t *testing.T) {
 		t.Fatal("enter refused before stop")
 	}
 	go c.leave()
-	if cancelled, left := s.stop(time.Hour, time.Hour); cancelled != 0 || left != 0 {
+	if _, cancelled, left := s.stop(time.Hour, time.Hour); cancelled != 0 || left != 0 {
 		t.Errorf("stop: %d cancelled, %d left; want none", cancelled, left)
 	}
 	select {
