@@ -18,8 +18,10 @@ import (
 
 // crashRemountLimit is how soon after owfuse was killed a new mount on
 // the same directory must serve: systemd's Restart=on-failure restarts
-// after 100 ms and gives up after 5 failed starts in 10 s.
-const crashRemountLimit = time.Second
+// after 100 ms and gives up after 5 failed starts in 10 s, so each start
+// has 2 s. It takes ~0.1 s on an idle machine; the bound is what matters
+// to systemd, not a speed target, and holds on a loaded one.
+const crashRemountLimit = 2 * time.Second
 
 // crashKill kills owfuse with SIGKILL, as a crash or the OOM killer would,
 // and waits until it is reaped: its /dev/fuse is closed then, and the
@@ -109,7 +111,7 @@ func crashWantDeadButCached(t *testing.T, dir string) {
 // TestCrashRemountAfterStat: a mountpoint stat'ed (its attributes cached
 // by the kernel for dir_ttl) before owfuse is killed with SIGKILL, and
 // one in which a process holds its working directory, are cleared by the
-// next mount within a second, which then serves. Before, the next mount
+// next mount within crashRemountLimit, which then serves. Before, the next mount
 // failed with "already mounted" for dir_ttl (10 s by default).
 func TestCrashRemountAfterStat(t *testing.T) {
 	t.Parallel()
@@ -140,7 +142,7 @@ func TestCrashRemountAfterStat(t *testing.T) {
 // README's unit) where systemd is not running: owfuse is killed with
 // SIGKILL five times, each time just after a stat and a read of the
 // mount, and restarted at once on the same mountpoint; every restart
-// must serve within a second. systemd gives up after 5 failed starts in
+// must serve within crashRemountLimit. systemd gives up after 5 failed starts in
 // 10 s, which the old check (trusting stat) used up.
 func TestCrashRestartLoop(t *testing.T) {
 	t.Parallel()
@@ -230,7 +232,7 @@ func crashFiles(t *testing.T, n int, dirs ...string) []string {
 
 // TestCrashSIGTERMBlockedReaders: 50 cat processes wait for values from
 // an owserver that is frozen (SIGSTOP); SIGTERM to owfuse must end every
-// one of them with an error (EIO) and owfuse itself within a second, and
+// one of them with an error (EIO) and owfuse itself within 3 s (0.3 s when idle), and
 // leave nothing mounted; also when a process's working directory in the
 // mount makes the unmount lazy. Before, owfuse waited for its requests
 // to time out (or 5 s after a lazy unmount), and exited after 5-7 s.
@@ -247,7 +249,9 @@ func TestCrashSIGTERMBlockedReaders(t *testing.T) {
 
 func crashSIGTERMBlockedReaders(t *testing.T, holdCwd bool) {
 	const readers = 50
-	const limit = time.Second
+	// The promise is "not the request timeout (10 s), not 5 s after a lazy
+	// unmount": ~0.3 s idle; 3 s leaves room for a loaded machine.
+	const limit = 3 * time.Second
 	srv := owtest.StartOwserver(t, "--tester", "10,28")
 	dir := t.TempDir()
 	m := startMount(t, srv.Addr, dir)
