@@ -134,4 +134,3 @@ func TestSettingsHaveFlagsAndDefaults(t *testing.T) {
 		}
 	}
 }
-

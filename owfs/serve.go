@@ -138,4 +138,3 @@ func mountInterruptibly(ctx context.Context, server, dir string, cfg Config, sig
 	}
 	return m, err
 }
-
