@@ -19,7 +19,8 @@ build:
 ## looks for it (/sbin/mount.owfuse), and the man pages owfuse(8) and
 ## mount.owfuse(8), all under $(DESTDIR). OWSHELL_LINKS=1 also links
 ## owdir, owread, owwrite, owget and owpresent to owfuse in $(PREFIX)/bin;
-## it is off by default because ow-shell may be installed.
+## it is off by default because ow-shell may be installed, and a program of
+## that name already there is kept.
 SBINDIR ?= /sbin
 MANDIR  ?= $(PREFIX)/share/man
 OWSHELL_LINKS ?=
@@ -31,8 +32,9 @@ install: build
 	ln -sf $(PREFIX)/bin/owfuse $(DESTDIR)$(SBINDIR)/mount.owfuse
 	bin/owfuse man owfuse > $(DESTDIR)$(MANDIR)/man8/owfuse.8
 	bin/owfuse man mount.owfuse > $(DESTDIR)$(MANDIR)/man8/mount.owfuse.8
-	@if [ -n "$(OWSHELL_LINKS)" ]; then for p in $(OWSHELL_PROGRAMS); do \
-		echo "ln -sf owfuse $(DESTDIR)$(PREFIX)/bin/$$p"; ln -sf owfuse $(DESTDIR)$(PREFIX)/bin/$$p; done; fi
+	@if [ -n "$(OWSHELL_LINKS)" ]; then for p in $(OWSHELL_PROGRAMS); do f=$(DESTDIR)$(PREFIX)/bin/$$p; \
+		if [ -e "$$f" ] && [ "$$(readlink $$f)" != owfuse ]; then echo "kept $$f: not a link to owfuse (ow-shell's?)"; continue; fi; \
+		echo "ln -sf owfuse $$f"; ln -sf owfuse $$f; done; fi
 
 # Removes the ow-shell names only where they are links to owfuse: an
 # ow-shell installed there stays.

@@ -56,7 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "owfuse: %v\n", err)
 		return owshell.ExitUsage
 	}
-	return execute(ctx, newApp("owfuse", stdout, stderr), argv, stderr)
+	code, _ := execute(ctx, newApp("owfuse", stdout, stderr), argv, stderr)
+	return code
 }
 
 // newApp is owfuse's command line: the toolbox verbs, mount, and the
@@ -84,21 +85,21 @@ func newApp(name string, stdout, stderr io.Writer) *cli.App {
 
 // execute runs app on a rewritten command line and turns its error into
 // one line on stderr and an exit code.
-func execute(ctx context.Context, app *cli.App, argv []string, stderr io.Writer) int {
+func execute(ctx context.Context, app *cli.App, argv []string, stderr io.Writer) (int, error) {
 	err := app.RunContext(ctx, argv)
 	if err == nil {
-		return owshell.ExitOK
+		return owshell.ExitOK, nil
 	}
 	var ec cli.ExitCoder
 	if errors.As(err, &ec) {
 		if msg := ec.Error(); msg != "" {
 			fmt.Fprintln(stderr, msg)
 		}
-		return ec.ExitCode()
+		return ec.ExitCode(), err
 	}
 	// What cli itself rejects, such as an unparsable OWFUSE_* variable.
 	fmt.Fprintf(stderr, "owfuse: %v\n", err)
-	return owshell.ExitUsage
+	return owshell.ExitUsage, err
 }
 
 // rewrite puts a command line in the form cli parses: the verb, its flags
@@ -111,9 +112,12 @@ func rewrite(args []string) ([]string, error) {
 		all = append(all, c.Flags...)
 	}
 	all = append(all, cli.VersionFlag)
-	// The first pass only finds the verb; -o is kept as a flag for the
-	// second, which knows whether the verb takes it.
-	first := owshell.Parser{Flags: all, Shorthands: owshell.Shorthands,
+	// The first pass reads the options before the verb, those every verb
+	// takes, and finds the verb; -o is kept as a flag for the second
+	// pass, which knows whether the verb takes it. What follows the verb
+	// is left for the second, which knows its options: mount's -f is not
+	// the toolbox's --format.
+	first := owshell.Parser{Flags: all, Shorthands: owshell.Shorthands, UntilOperand: true,
 		OptionList: func(list string) ([]string, error) { return []string{"--o=" + list}, nil }}
 	flags, operands, err := first.Rewrite(args[1:])
 	if err != nil {
@@ -135,9 +139,13 @@ func rewrite(args []string) ([]string, error) {
 		p.OptionList = owfs.OptionFlags
 		p.Shorthands = nil
 	}
-	flags, operands, err = p.Rewrite(append(append(flags, "--"), operands[1:]...))
+	flags, operands, err = p.Rewrite(append(flags, operands[1:]...))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (see owfuse %s --help)", verb, err, verb)
+	}
+	if slices.Contains(flags, "--help") {
+		// owread -h PATH is a request for help, not for help on PATH.
+		return []string{args[0], verb, "--help"}, nil
 	}
 	return slices.Concat(args[:1:1], []string{verb}, flags, []string{"--"}, operands), nil
 }
@@ -178,10 +186,15 @@ func runProgram(ctx context.Context, name, verb string, args []string, stdout, s
 		fmt.Fprintf(stdout, "%s (owfuse) %s\n", name, version())
 		return owshell.ExitOK
 	}
-	if code := execute(ctx, app, slices.Concat(args[:1:1], []string{verb}, flags, []string{"--"}, operands), stderr); code != owshell.ExitOK {
-		return owshell.ExitError // ow-shell's programs know only 0 and 1
+	if slices.Contains(flags, "--help") {
+		flags, operands = []string{"--help"}, nil
 	}
-	return owshell.ExitOK
+	code, err := execute(ctx, app, slices.Concat(args[:1:1], []string{verb}, flags, []string{"--"}, operands), stderr)
+	var f *owshell.Failure
+	if code == owshell.ExitOK || errors.As(err, &f) && !f.LastFailed {
+		return owshell.ExitOK // ow-shell's programs exit with their last path's status
+	}
+	return owshell.ExitError // and know only 0 and 1
 }
 
 // isFuseHelperCall reports whether args are mount.fuse3's call for
@@ -196,7 +209,7 @@ func isFuseHelperCall(args []string) bool {
 			return false
 		}
 	}
-	return args[1] != "help" && slices.Contains(args[3:], "-o")
+	return args[1] != "help" && slices.ContainsFunc(args[3:], func(a string) bool { return strings.HasPrefix(a, "-o") })
 }
 
 // runHelper mounts as mount(8) asks: SOURCE MOUNTPOINT [-s] [-n] [-v]
@@ -220,7 +233,7 @@ func runHelper(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "owfuse: %v\n", err)
 		return mountUsage
 	}
-	switch code := execute(ctx, newApp("mount.owfuse", io.Discard, stderr), argv, stderr); code {
+	switch code, _ := execute(ctx, newApp("mount.owfuse", io.Discard, stderr), argv, stderr); code {
 	case owshell.ExitOK:
 		return code
 	case owshell.ExitUsage:

@@ -92,8 +92,9 @@ type ServerError struct {
 func (e *ServerError) Error() string {
 	if e.Code == 1 {
 		// OWFS's text for 1 is "Startup - command line parameters invalid",
-		// which has confused users of every client that printed it alone.
-		return fmt.Sprintf("owclient: %s %s: no such device or property (owserver error 1: %s)", e.Op, e.Path, e.Text)
+		// which has confused users of every client that printed it; Text
+		// still holds it.
+		return fmt.Sprintf("owclient: %s %s: no such device or property (owserver error 1)", e.Op, e.Path)
 	}
 	return fmt.Sprintf("owclient: %s %s: %s (owserver error %d)", e.Op, e.Path, e.Text, e.Code)
 }

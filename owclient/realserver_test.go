@@ -67,8 +67,10 @@ func TestRealServerVerbs(t *testing.T) {
 	}
 
 	_, err = c.Read(ctx, "/10.000010EF0001/temperature")
-	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "Startup - command line parameters invalid") {
-		t.Errorf("missing device: got %v, want not-exist with OWFS's text", err)
+	var se *owclient.ServerError
+	if !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &se) || se.Text != "Startup - command line parameters invalid" ||
+		!strings.Contains(err.Error(), "no such device or property") {
+		t.Errorf("missing device: got %v, want not-exist saying so, with OWFS's text in Text", err)
 	}
 	err = c.Write(ctx, "/10.000010EF0000/temperature", []byte("30"))
 	if !errors.Is(err, syscall.EOPNOTSUPP) || !strings.Contains(err.Error(), "Not supported") {

@@ -66,6 +66,9 @@ func Daemonize(args []string, dir, logFile string, timeout time.Duration) error 
 		out = lf
 	}
 	cmd := exec.Command(exe, args...)
+	// The same name as this process: the command line means something
+	// else under the name mount.owfuse than under owfuse.
+	cmd.Args[0] = os.Args[0]
 	cmd.Env = append(os.Environ(), readyEnv+"=3", mountpointEnv+"="+dir, logFileEnv+"="+logFile)
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.Dir = "/"
@@ -85,10 +88,10 @@ func Daemonize(args []string, dir, logFile string, timeout time.Duration) error 
 	if line == "ok" {
 		return cmd.Process.Release()
 	}
-	cmd.Wait()
+	werr := cmd.Wait()
 	kind, msg, found := strings.Cut(line, "\t")
 	if !found {
-		return errors.New("owfuse exited before mounting (see its log)")
+		return fmt.Errorf("owfuse exited before mounting (%v; see its log)", werr)
 	}
 	return &ChildError{Msg: msg, Unreachable: kind == "unreachable"}
 }

@@ -2,6 +2,7 @@ package owshell
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -26,6 +27,9 @@ type Parser struct {
 	// OptionList, when set, expands a -o list (mount(8)'s "ro,uid=0")
 	// into flags in the same form.
 	OptionList func(list string) ([]string, error)
+	// UntilOperand stops at the first operand, leaving it and everything
+	// after it untouched: to find a verb, whose own options come after.
+	UntilOperand bool
 }
 
 // Rewrite returns the flags, spelled --name[=value], and the operands.
@@ -39,6 +43,9 @@ func (p Parser) Rewrite(args []string) (flags, operands []string, err error) {
 		case !strings.HasPrefix(a, "-") || a == "-" || isNumber(a):
 			// A negative number is a value (owwrite … temphigh -5), never
 			// a flag: no flag is a digit.
+			if p.UntilOperand {
+				return flags, append(operands, args[i:]...), nil
+			}
 			operands = append(operands, a)
 			continue
 		}
@@ -93,6 +100,14 @@ func (p Parser) long(name, value string, hasValue bool, next func(string) (strin
 	dash := "--"
 	if len(name) == 1 {
 		dash = "-"
+	} else {
+		// GNU getopt takes any unambiguous prefix of a long option:
+		// ow-shell users write --Fahr and --serv.
+		full, err := p.complete(name)
+		if err != nil {
+			return nil, err
+		}
+		name = full
 	}
 	switch {
 	case name == "help" || name == "h":
@@ -110,7 +125,9 @@ func (p Parser) long(name, value string, hasValue bool, next func(string) (strin
 		if hasValue {
 			return nil, fmt.Errorf("option %s%s takes no value", dash, name)
 		}
-		return []string{"--" + s}, nil
+		// What it stands for is a flag like any other: taken, or dropped
+		// when ignored.
+		name, value, hasValue = strings.Cut(s, "=")
 	}
 	f := lookup(p.Flags, name)
 	ignored := false
@@ -138,6 +155,40 @@ func (p Parser) long(name, value string, hasValue bool, next func(string) (strin
 		return []string{"--" + long + "=" + value}, nil
 	}
 	return []string{"--" + long}, nil
+}
+
+// complete returns the long option name is an unambiguous prefix of, or
+// name itself when it is one.
+func (p Parser) complete(name string) (string, error) {
+	names := []string{"help"}
+	if p.OptionList != nil {
+		names = append(names, "o")
+	}
+	for _, fs := range [][]cli.Flag{p.Flags, p.Ignored} {
+		for _, f := range fs {
+			names = append(names, f.Names()...)
+		}
+	}
+	for s := range p.Shorthands {
+		names = append(names, s)
+	}
+	var matches []string
+	for _, n := range names {
+		if n == name {
+			return name, nil
+		}
+		if len(n) > 1 && strings.HasPrefix(n, name) && !slices.Contains(matches, n) {
+			matches = append(matches, n)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return name, nil // unknown: the caller says so
+	case 1:
+		return matches[0], nil
+	}
+	slices.Sort(matches)
+	return "", fmt.Errorf("option --%s is ambiguous: --%s", name, strings.Join(matches, ", --"))
 }
 
 func (p Parser) takesValue(name string) bool {

@@ -45,12 +45,14 @@ const owshellFlags = owclient.FlagOwnet | owclient.FlagAlias | owclient.FlagBusR
 // is a signed 32-bit number.
 const maxOffset = math.MaxInt32
 
-// Shorthands are ow-shell's switches for a scale: -C, -F, -K, -R and their
-// long forms, and the pressure units.
+// Shorthands are ow-shell's other names for options: the switches for a
+// scale (-C, -F, -K, -R, their long forms, the pressure units) and
+// --hexadecimal.
 var Shorthands = map[string]string{
 	"C": "temp-scale=C", "F": "temp-scale=F", "K": "temp-scale=K", "R": "temp-scale=R",
 	"Celsius": "temp-scale=C", "Fahrenheit": "temp-scale=F", "Kelvin": "temp-scale=K", "Rankine": "temp-scale=R",
-	"mbar": "pressure-scale=mbar", "atm": "pressure-scale=atm", "mmHg": "pressure-scale=mmHg",
+	"hexadecimal": "hex",
+	"mbar":        "pressure-scale=mbar", "atm": "pressure-scale=atm", "mmHg": "pressure-scale=mmHg",
 	"inHg": "pressure-scale=inHg", "psi": "pressure-scale=psi", "Pa": "pressure-scale=Pa",
 }
 
@@ -142,8 +144,11 @@ func action(verb func(s *session) error) cli.ActionFunc {
 			err = verb(s)
 			s.client.Close()
 		}
-		var ec cli.ExitCoder
-		if err != nil && c.Bool("quiet") && errors.As(err, &ec) {
+		var (
+			ec cli.ExitCoder
+			f  *Failure
+		)
+		if err != nil && c.Bool("quiet") && !errors.As(err, &f) && errors.As(err, &ec) {
 			return cli.Exit("", ec.ExitCode())
 		}
 		return err
@@ -181,22 +186,61 @@ func (s *session) call(op func(ctx context.Context) error) error {
 	}
 }
 
-// eachPath calls op for every path in turn, each under --timeout, and
-// stops at the first failure. op writes to a buffered stdout, which is
-// flushed even then.
+// eachPath calls op for every path in turn; see each.
 func (s *session) eachPath(paths []string, op func(ctx context.Context, w *bufio.Writer, path string) error) error {
-	w := bufio.NewWriter(s.c.App.Writer)
-	var err error
-	for _, p := range paths {
-		if err = s.call(func(ctx context.Context) error { return op(ctx, w, p) }); err != nil {
-			break
-		}
-	}
-	if ferr := w.Flush(); ferr != nil && err == nil {
-		err = cli.Exit("owfuse: writing output: "+ferr.Error(), ExitError)
-	}
-	return err
+	return s.each(len(paths), func(ctx context.Context, w *bufio.Writer, i int) error { return op(ctx, w, paths[i]) })
 }
+
+// each calls op n times, each under --timeout, writing to a buffered
+// stdout. As ow-shell does, a path that fails is reported at once (one
+// line on stderr) and the next one is tried; only an owserver that cannot
+// be reached or does not answer ends the run, since every later path would
+// wait for it too. The error is then a *Failure.
+func (s *session) each(n int, op func(ctx context.Context, w *bufio.Writer, i int) error) error {
+	w := bufio.NewWriter(s.c.App.Writer)
+	var failed *Failure
+	for i := 0; i < n; i++ {
+		err := s.call(func(ctx context.Context) error { return op(ctx, w, i) })
+		if err == nil {
+			continue
+		}
+		code := ExitError
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			code = ec.ExitCode()
+		}
+		if code == ExitUnreachable || code == ExitTimeout || code == ExitUsage {
+			w.Flush()
+			return err
+		}
+		w.Flush() // what came before the failure, before its message
+		if msg := err.Error(); msg != "" && !s.quiet {
+			fmt.Fprintln(s.c.App.ErrWriter, msg)
+		}
+		failed = &Failure{Code: code, LastFailed: i == n-1}
+	}
+	if err := w.Flush(); err != nil {
+		return cli.Exit("owfuse: writing output: "+err.Error(), ExitError)
+	}
+	if failed == nil {
+		return nil
+	}
+	return failed
+}
+
+// Failure is the outcome of a verb some of whose paths failed, each
+// already reported on stderr. The exit code is the last failure's.
+type Failure struct {
+	Code int
+	// LastFailed tells whether the last path was one of them: ow-shell's
+	// programs exit with the status of their last path.
+	LastFailed bool
+}
+
+func (f *Failure) Error() string { return "" }
+
+// ExitCode makes a Failure a cli.ExitCoder.
+func (f *Failure) ExitCode() int { return f.Code }
 
 // UsageErrorf is a usage error: one line, exit status 64.
 func UsageErrorf(format string, args ...any) error {

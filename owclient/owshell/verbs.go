@@ -170,13 +170,9 @@ func writeCommand() *cli.Command {
 				}
 				values[i/2] = value
 			}
-			for i := 0; i < len(args); i += 2 {
-				path, value := args[i], values[i/2]
-				if err := s.call(func(ctx context.Context) error { return s.client.WriteAt(ctx, path, value, offset) }); err != nil {
-					return err
-				}
-			}
-			return nil
+			return s.each(len(values), func(ctx context.Context, _ *bufio.Writer, i int) error {
+				return s.client.WriteAt(ctx, args[2*i], values[i], offset)
+			})
 		}),
 	}
 }
@@ -193,7 +189,7 @@ func presentCommand() *cli.Command {
 			if err := checkPaths(s.c.Args().Slice()); err != nil {
 				return err
 			}
-			absent := false
+			absent, lastAbsent := false, false
 			err := s.eachPath(s.c.Args().Slice(), func(ctx context.Context, w *bufio.Writer, p string) error {
 				ok, err := s.client.Present(ctx, p)
 				switch {
@@ -205,10 +201,11 @@ func presentCommand() *cli.Command {
 					w.WriteString("0")
 					absent = true
 				}
+				lastAbsent = !ok
 				return nil
 			})
 			if err == nil && absent {
-				return cli.Exit("", ExitAbsent)
+				return &Failure{Code: ExitAbsent, LastFailed: lastAbsent}
 			}
 			return err
 		}),
