@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -128,7 +129,10 @@ func rewrite(args []string) ([]string, error) {
 	}
 	verb := operands[0]
 	if verb == "help" {
-		return append(args[:1:1], append([]string{"help"}, operands[1:]...)...), nil
+		if len(operands) > 1 && !slices.ContainsFunc(cmds, func(c *cli.Command) bool { return c.Name == operands[1] }) {
+			return nil, unknownVerb(operands[1], cmds)
+		}
+		return append(args[:1:1], operands...), nil
 	}
 	i := slices.IndexFunc(cmds, func(c *cli.Command) bool { return c.Name == verb })
 	if i < 0 {
@@ -216,6 +220,11 @@ func isFuseHelperCall(args []string) bool {
 // [-f] -o OPTIONS, returning once the mount answers, with mount(8)'s exit
 // codes.
 func runHelper(ctx context.Context, args []string, stderr io.Writer) int {
+	if slices.Contains(args[1:], "-h") || slices.Contains(args[1:], "--help") {
+		fmt.Fprintf(stderr, "usage: %s SERVER MOUNTPOINT [-s] [-n] [-v] [-f] [-o OPTION[,OPTION...]]\n"+
+			"mount(8)'s helper for -t owfuse; the options are owfuse mount's (owfuse mount --help, man mount.owfuse).\n", filepath.Base(args[0]))
+		return owshell.ExitOK
+	}
 	h, err := owfs.ParseHelperArgs(args[1:])
 	if err != nil {
 		fmt.Fprintf(stderr, "owfuse: %v\n", err)
@@ -252,8 +261,33 @@ func noVerb(c *cli.Context) error {
 // usageError reports a flag that cli could not parse for the command name.
 func usageError(name string) cli.OnUsageErrorFunc {
 	return func(_ *cli.Context, err error, _ bool) error {
-		return owshell.UsageErrorf("%v (see %s --help)", err, name)
+		return owshell.UsageErrorf("%s (see %s --help)", flagError(err), name)
 	}
+}
+
+// flagErrorText matches what Go's flag package says of a bad value.
+var flagErrorText = regexp.MustCompile(`^invalid (boolean )?value ("[^"]*") for (?:flag )?-+([^:]+): (.*)$`)
+
+// flagError rewords Go's flag errors ("invalid value "x" for flag -size:
+// parse error") for people: the option as they type it, and what kind
+// of value it wants.
+func flagError(err error) string {
+	m := flagErrorText.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err.Error()
+	}
+	why := m[4]
+	switch {
+	case m[1] != "":
+		why = "want true or false"
+	case why == "parse error" && m[3] == "timeout":
+		why = "want a duration such as 500ms, 30s or 2m"
+	case why == "parse error":
+		why = "want a whole number"
+	case why == "value out of range":
+		why = "out of range"
+	}
+	return fmt.Sprintf("invalid value %s for --%s: %s", m[2], m[3], why)
 }
 
 func version() string {
@@ -319,7 +353,7 @@ func mountCommand() *cli.Command {
 				}
 			}
 			if c.NArg() != 2 {
-				return owshell.UsageErrorf("mount needs SERVER and MOUNTPOINT, got %d arguments (see owfuse mount --help)", c.NArg())
+				return owshell.UsageErrorf("mount needs SERVER and MOUNTPOINT, got %q (see owfuse mount --help)", c.Args().Slice())
 			}
 			if c.Bool("fake") {
 				return nil
@@ -348,10 +382,12 @@ func serve(ctx context.Context, server, dir string, cfg owfs.Config, stderr io.W
 func manCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "man",
-		Hidden:    true,
-		Usage:     "print a man page in roff: owfuse (default) or mount.owfuse",
+		Usage:     "print a man page in roff: owfuse(8) (default) or mount.owfuse(8); make install installs both",
 		ArgsUsage: "[owfuse|mount.owfuse]",
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 1 {
+				return owshell.UsageErrorf("man takes one page name, got %q", c.Args().Slice())
+			}
 			var page string
 			switch c.Args().First() {
 			case "", "owfuse":
@@ -403,7 +439,7 @@ func manFlag(b *strings.Builder, f cli.Flag) {
 		}
 		b.WriteString(" *" + placeholder + "*")
 	}
-	b.WriteString("\n: " + manEscape(text))
+	b.WriteString("\n: " + manEscape(strings.ReplaceAll(text, "…", "...")))
 	if def := d.GetDefaultText(); def != "" && d.TakesValue() {
 		b.WriteString(" (default: " + manEscape(def) + ")")
 	}
@@ -430,7 +466,7 @@ func manOptions(b *strings.Builder) {
 		if def := s.Default(); def != "" && def != "false" {
 			b.WriteString(" (default: " + manEscape(def) + ")")
 		}
-		b.WriteString(" Also **--" + s.FlagName() + "** and $OWFUSE\\_" + manEscape(strings.ToUpper(s.Name)) + ".\n\n")
+		b.WriteString(". Also **--" + s.FlagName() + "** and $OWFUSE\\_" + manEscape(strings.ToUpper(s.Name)) + ".\n\n")
 	}
 }
 
@@ -448,6 +484,10 @@ func ownManPage(app *cli.App) string {
 
 The other verbs are ow-shell's tools: **dir**, **read**, **write**, **get** and **present** print what **owdir**, **owread**, **owwrite**, **owget** and **owpresent** print for the same server and paths, byte for byte. Called by those names (a link to owfuse), owfuse behaves as those programs do, with their options. Options go anywhere on the line: before or after the verb, and between paths; **--** ends them, and a negative number is a value, not an option.
 
+**-h**, **--help** after any verb prints its help, and **owfuse help** *VERB* the same; **-V**, **--version** prints the version.
+
+ow-shell's long forms are taken too: **--Celsius**, **--Fahrenheit**, **--Kelvin**, **--Rankine** (for **-C**, **-F**, **-K**, **-R**), **--mbar**, **--atm**, **--mmHg**, **--inHg**, **--psi**, **--Pa** (for **--pressure-scale**) and **--hexadecimal** (for **--hex**); every long option may be shortened to an unambiguous prefix, as with GNU getopt. A failing path is reported and the next one tried, as ow-shell does; under ow-shell's names the exit status is that of the last path, and only 0 or 1.
+
 # COMMANDS
 
 `)
@@ -456,6 +496,9 @@ The other verbs are ow-shell's tools: **dir**, **read**, **write**, **get** and 
 			continue
 		}
 		fmt.Fprintf(&b, "## %s\n\n**owfuse %s** %s\n\n%s.\n\n", c.Name, c.Name, manEscape(c.ArgsUsage), manEscape(c.Usage))
+		if c.Name == "man" || c.Name == "ping" && len(c.Flags) == len(owshell.ServerFlags()) {
+			continue
+		}
 		if c.Name == "mount" {
 			b.WriteString("Each mount option is also a flag (underscores become dashes) and an environment variable; see MOUNT OPTIONS. **-o** takes a comma-separated list of them.\n\n")
 			continue

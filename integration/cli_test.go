@@ -95,6 +95,7 @@ func TestUnknownVerb(t *testing.T) {
 		{[]string{"moutn", "localhost", dir}, []string{`did you mean "mount"?`}},
 		{[]string{"-s", "127.0.0.1:1", "wirte", "/a", "1"}, []string{`did you mean "write"?`}},
 		{[]string{"frobnicate"}, []string{`unknown command "frobnicate" (commands: dir,`}},
+		{[]string{"help", "raed"}, []string{`did you mean "read"?`}},
 	}
 	for _, tt := range tests {
 		r := owfuse(t, tt.args...)
@@ -174,6 +175,8 @@ func TestHelperExitCodes(t *testing.T) {
 		{"no mountpoint", helper, []string{"127.0.0.1:1", filepath.Join(dir, "nope"), "-o", "rw"}, 32},
 		{"fake", helper, []string{"127.0.0.1:1", dir, "-f", "-o", "ro,_netdev,timeout=5s"}, 0},
 		{"fake with a bad value", helper, []string{"127.0.0.1:1", dir, "-f", "-o", "timeout=0"}, 1},
+		{"a long option", helper, []string{"127.0.0.1:1", dir, "--bogus"}, 1},
+		{"help", helper, []string{"--help"}, 0},
 		{"mount.fuse3's call, bad value", owfuseBin, []string{"127.0.0.1:1", dir, "-o", "timeout=0,dev,suid"}, 1},
 		{"mount.fuse3's call, unreachable", owfuseBin, []string{"127.0.0.1:1", dir, "-o", "dev,suid"}, 32},
 		{"owfuse mount, unreachable", owfuseBin, []string{"mount", "127.0.0.1:1", dir}, exitUnreachable},
@@ -193,6 +196,39 @@ func TestHelperExitCodes(t *testing.T) {
 	}
 	if isMounted(t, dir) {
 		t.Errorf("%s was mounted", dir)
+	}
+}
+
+// TestHelperWithoutOptionList: mount.owfuse mounts with no -o at all,
+// and with -oLIST attached; its daemon child, which parses the command
+// line again, must read it as the helper's (it ran as "owfuse" and took
+// the source for a verb).
+func TestHelperWithoutOptionList(t *testing.T) {
+	t.Parallel()
+	requireFUSE(t)
+	addr := startTester(t)
+	helper := filepath.Join(t.TempDir(), "mount.owfuse")
+	if err := os.Symlink(owfuseBin, helper); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{nil, {"-oro"}, {"-n", "-oro,_netdev"}} {
+		dir := t.TempDir()
+		r := run(t, nil, helper, append([]string{addr, dir}, args...)...)
+		if r.code != 0 {
+			t.Errorf("mount.owfuse ADDR DIR %q: exit %d, stderr %q", args, r.code, r.stderr)
+			continue
+		}
+		t.Cleanup(func() { run(t, nil, "umount", dir) })
+		if got := mustRun(t, "cat", filepath.Join(dir, tester10, "family")); got != "10\n" {
+			t.Errorf("%q: cat family = %q", args, got)
+		}
+		wantRO := len(args) > 0
+		if err := os.WriteFile(filepath.Join(dir, tester10, "temphigh"), []byte("25\n"), 0); (err != nil) != wantRO {
+			t.Errorf("%q: write: %v, want read-only %v", args, err, wantRO)
+		}
+		if r := run(t, nil, "umount", dir); r.code != 0 {
+			t.Errorf("umount: %q", r.stderr)
+		}
 	}
 }
 
@@ -242,6 +278,20 @@ func TestOwshellPrograms(t *testing.T) {
 		{"owwrite", "-s", addr, tester10 + "/temperature", "25"},
 		{"owwrite", "-s", addr, tester10 + "/temphigh"},
 		{"owdir", "--bogus", "-s", addr, "/"},
+		// A failing path does not stop the others; the exit status is the
+		// last path's.
+		{"owread", "-s", addr, "/nonexist/x", tester10 + "/family"},
+		{"owread", "-s", addr, tester10 + "/family", "/nonexist/x", tester28 + "/family"},
+		{"owread", "-s", addr, tester10 + "/family", "/nonexist/x"},
+		{"owdir", "-s", addr, "/nonexist", tester10},
+		{"owget", "-s", addr, "/nonexist", tester10 + "/family"},
+		{"owwrite", "-s", addr, "/nonexist/x", "20", tester10 + "/templow", "6"},
+		{"owpresent", "-s", addr, tester10, "/10.111111111111", tester28},
+		// GNU getopt's prefixes and ow-shell's long names.
+		{"owread", "--Fahr", "--serv", addr, temp},
+		{"owread", "-s", addr, "--hexadecimal", tester10 + "/family"},
+		{"owread", "-s", addr, "--si", "1", tester10 + "/family"},
+		{"owread", "-s", addr, "--he", tester10 + "/family"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -259,6 +309,23 @@ func TestOwshellPrograms(t *testing.T) {
 			}
 		})
 	}
+	t.Run("help with a path", func(t *testing.T) {
+		r := run(t, nil, filepath.Join(links, "owread"), "-s", addr, "-h", temp)
+		if r.code != 0 || !strings.Contains(r.stdout, "owread [options] PATH...") {
+			t.Errorf("owread -h PATH: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("failures reported", func(t *testing.T) {
+		// Both failures are told, in order, and the good path's value
+		// printed between them.
+		r := run(t, nil, filepath.Join(links, "owread"), "-s", addr, "/nonexist/a", tester10+"/family", "/nonexist/b")
+		if r.stdout != "10" || strings.Count(r.stderr, "\n") != 2 || !strings.Contains(r.stderr, "/nonexist/a") || !strings.Contains(r.stderr, "/nonexist/b") {
+			t.Errorf("stdout %q, stderr %q: want 10 and two error lines", r.stdout, r.stderr)
+		}
+		if strings.Contains(r.stderr, "Startup") {
+			t.Errorf("stderr %q: OWFS's startup text for code 1 misleads", r.stderr)
+		}
+	})
 	t.Run("version", func(t *testing.T) {
 		r := run(t, nil, filepath.Join(links, "owdir"), "-V")
 		if r.code != 0 || !strings.Contains(r.stdout, "owdir") {
@@ -345,12 +412,20 @@ func TestMakeInstallOwshellLinks(t *testing.T) {
 	}
 	bin := filepath.Join(dest, "usr/bin")
 	wantSame(t, run(t, nil, filepath.Join(bin, "owdir"), "/", "-s", addr), run(t, nil, "owdir", "-s", addr, "/"))
-	// An ow-shell program that is not a link to owfuse is not ours to remove.
+	// An ow-shell program that is not a link to owfuse is not ours to
+	// replace, nor to remove.
 	if err := os.Remove(filepath.Join(bin, "owread")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(bin, "owread"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+	foreign := []byte("#!/bin/sh\n")
+	if err := os.WriteFile(filepath.Join(bin, "owread"), foreign, 0o755); err != nil {
 		t.Fatal(err)
+	}
+	if r := run(t, nil, "make", append([]string{"-C", root, "install"}, vars...)...); r.code != 0 || !strings.Contains(r.stdout, "kept") {
+		t.Fatalf("make install again: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got, err := os.ReadFile(filepath.Join(bin, "owread")); err != nil || string(got) != string(foreign) {
+		t.Errorf("make install replaced a foreign owread: %q, %v", got, err)
 	}
 	if r := run(t, nil, "make", append([]string{"-C", root, "uninstall"}, vars...)...); r.code != 0 {
 		t.Fatalf("make uninstall: exit %d\n%s%s", r.code, r.stdout, r.stderr)

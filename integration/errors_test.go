@@ -103,12 +103,14 @@ func TestNonexistentPath(t *testing.T) {
 	}
 }
 
-func TestReadStopsAtFirstFailure(t *testing.T) {
+// TestReadGoesOnAfterAFailure: as ow-shell does, a path that fails is
+// reported and the next one read; the exit status says one failed.
+func TestReadGoesOnAfterAFailure(t *testing.T) {
 	t.Parallel()
 	addr := startTester(t)
 	r := owfuse(t, "-s", addr, "read", tester10+"/type", "/10.111111111111/type", tester28+"/type")
-	if want := "DS18S20"; r.stdout != want {
-		t.Errorf("got %q, want %q: the value before the failure, nothing after it", r.stdout, want)
+	if want := "DS18S20DS18B20"; r.stdout != want {
+		t.Errorf("got %q, want %q: the values before and after the failure", r.stdout, want)
 	}
 	r.stdout = ""
 	wantFailure(t, r, exitError, "/10.111111111111/type")
@@ -142,7 +144,8 @@ func TestUsageErrors(t *testing.T) {
 		{"temperature scale variable", []string{"OWFUSE_TEMP_SCALE=X"}, []string{"ping"}, `unknown temperature scale "X"`},
 		{"pressure scale", nil, []string{"--pressure-scale", "bar", "ping"}, `unknown pressure scale "bar"`},
 		{"device format", nil, []string{"--format", "ifc", "ping"}, `unknown device format "ifc"`},
-		{"zero timeout", nil, []string{"--timeout", "0s", "ping"}, "--timeout must be positive"},
+		{"zero timeout", nil, []string{"--timeout", "0s", "ping"}, "--timeout must be 10ms to 10m0s"},
+		{"huge timeout", nil, []string{"--timeout", "99999h", "ping"}, "--timeout must be 10ms to 10m0s"},
 		{"bad duration", nil, []string{"--timeout", "soon", "ping"}, `"soon"`},
 		{"bad bool variable", []string{"OWFUSE_UNCACHED=maybe"}, []string{"ping"}, "OWFUSE_UNCACHED"},
 		{"bad port", nil, []string{"-s", "localhost:99999", "ping"}, `bad --server "localhost:99999"`},

@@ -34,7 +34,9 @@ func ParseHelperArgs(args []string) (HelperArgs, error) {
 			}
 		case strings.HasPrefix(a, "-o") && len(a) > 2:
 			h.Options = append(h.Options, a[2:])
-		case strings.HasPrefix(a, "-") && len(a) > 1 && !strings.HasPrefix(a, "--"):
+		case strings.HasPrefix(a, "--"):
+			return h, fmt.Errorf("unknown option %s (mount passes -o OPTIONS)", a)
+		case strings.HasPrefix(a, "-") && len(a) > 1:
 			for _, f := range a[1:] {
 				switch f {
 				case 'f':
@@ -51,7 +53,7 @@ func ParseHelperArgs(args []string) (HelperArgs, error) {
 		}
 	}
 	if len(pos) != 2 {
-		return h, fmt.Errorf("want SOURCE MOUNTPOINT [-o OPTIONS], got %d positional arguments", len(pos))
+		return h, fmt.Errorf("want SOURCE MOUNTPOINT [-o OPTIONS], got %q", pos)
 	}
 	h.Source, h.Mountpoint = pos[0], pos[1]
 	return h, nil

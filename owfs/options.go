@@ -3,6 +3,7 @@ package owfs
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,8 +114,11 @@ func boolOpt(name, usage string, field func(*Config) *bool) Setting {
 				return nil
 			}
 			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
 			*field(c) = b
-			return err
+			return nil
 		},
 		get: func(c Config) string { return strconv.FormatBool(*field(&c)) }}
 }
@@ -149,17 +153,30 @@ func durationOpt(name, usage string, min, max time.Duration, field func(*Config)
 			d, err := time.ParseDuration(v)
 			switch {
 			case err != nil:
+				err = fmt.Errorf("%q is not a duration such as 500ms, 30s or 2m", v)
 			case d < 0:
 				err = fmt.Errorf("negative duration %s", v)
 			case d < min:
-				err = fmt.Errorf("%s is below %s", v, min)
+				err = fmt.Errorf("%s is below %s", v, formatDuration(min))
 			case d > max:
-				err = fmt.Errorf("%s is above the most, %s", v, max)
+				err = fmt.Errorf("%s is above the most, %s", v, formatDuration(max))
 			}
 			*field(c) = d
 			return err
 		},
-		get: func(c Config) string { return field(&c).String() }}
+		get: func(c Config) string { return formatDuration(*field(&c)) }}
+}
+
+// formatDuration writes d as a person would: 1h, 1m30s, 500ms.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func intOpt(name, usage string, min, max int, field func(*Config) *int) Setting {
@@ -168,6 +185,7 @@ func intOpt(name, usage string, min, max int, field func(*Config) *int) Setting 
 			n, err := strconv.Atoi(v)
 			switch {
 			case err != nil:
+				err = fmt.Errorf("%q is not a whole number", v)
 			case n < min:
 				err = fmt.Errorf("%d is below %d", n, min)
 			case n > max:
@@ -236,22 +254,42 @@ func idOpt(name, usage, defaultText string, field func(*Config) *uint32) Setting
 	return Setting{Name: name, Usage: usage, DefaultText: defaultText,
 		set: func(c *Config, v string) error {
 			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				return fmt.Errorf("%q is not a numeric id (0 to %d)", v, uint32(math.MaxUint32))
+			}
 			*field(c) = uint32(n)
-			return err
+			return nil
 		},
 		get: func(c Config) string { return strconv.FormatUint(uint64(*field(&c)), 10) }}
+}
+
+// oneOf words a parse error of a value that must be one of a list.
+func oneOf(v string, err error, list string) error {
+	if err != nil {
+		return fmt.Errorf("%q is not one of %s", v, list)
+	}
+	return nil
 }
 
 // Settings lists every mount setting.
 var Settings = []Setting{
 	{Name: "temp_scale", Usage: "temperature `SCALE`: C, F, K or R",
-		set: func(c *Config, v string) (err error) { c.TempScale, err = owclient.ParseTempScale(v); return },
+		set: func(c *Config, v string) (err error) {
+			c.TempScale, err = owclient.ParseTempScale(v)
+			return oneOf(v, err, "C, F, K or R")
+		},
 		get: func(c Config) string { return c.TempScale.String() }},
 	{Name: "pressure_scale", Usage: "pressure `UNIT`: mbar, atm, mmHg, inHg, psi or Pa",
-		set: func(c *Config, v string) (err error) { c.PressureScale, err = owclient.ParsePressureScale(v); return },
+		set: func(c *Config, v string) (err error) {
+			c.PressureScale, err = owclient.ParsePressureScale(v)
+			return oneOf(v, err, "mbar, atm, mmHg, inHg, psi or Pa")
+		},
 		get: func(c Config) string { return c.PressureScale.String() }},
 	{Name: "format", Usage: "device name `FORMAT`: f.i, fi, f.i.c, f.ic, fi.c or fic",
-		set: func(c *Config, v string) (err error) { c.Format, err = owclient.ParseDeviceFormat(v); return },
+		set: func(c *Config, v string) (err error) {
+			c.Format, err = owclient.ParseDeviceFormat(v)
+			return oneOf(v, err, "f.i, fi, f.i.c, f.ic, fi.c or fic")
+		},
 		get: func(c Config) string { return c.Format.String() }},
 	boolOpt("uncached", "every read asks the 1-Wire bus, bypassing owserver's own cache", func(c *Config) *bool { return &c.Uncached }),
 	boolOpt("padded", "values space-padded as owserver formats them, instead of trimmed", func(c *Config) *bool { return &c.Padded }),

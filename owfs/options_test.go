@@ -26,8 +26,9 @@ func TestParseHelperArgs(t *testing.T) {
 			owfs.HelperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"uid=5"}, Fake: true, Verbose: true}, ""},
 		{[]string{"-o", "ro", "h:1", "/m"},
 			owfs.HelperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"ro"}}, ""},
-		{[]string{"h:1"}, owfs.HelperArgs{}, "positional"},
-		{[]string{"h:1", "/m", "/x"}, owfs.HelperArgs{}, "positional"},
+		{[]string{"h:1"}, owfs.HelperArgs{}, `got ["h:1"]`},
+		{[]string{"h:1", "/m", "--bogus"}, owfs.HelperArgs{}, "unknown option --bogus"},
+		{[]string{"h:1", "/m", "/x"}, owfs.HelperArgs{}, `got ["h:1" "/m" "/x"]`},
 		{[]string{"h:1", "/m", "-o"}, owfs.HelperArgs{}, "needs a value"},
 		{[]string{"h:1", "/m", "-q"}, owfs.HelperArgs{}, "unknown helper flag -q"},
 	}
@@ -94,12 +95,12 @@ func TestParseOptions(t *testing.T) {
 		{"fixed_ttl=24h,stable_ttl=0,volatile_ttl=1ms,dir_ttl=1h", func(c owfs.Config) bool {
 			return c.Lifetimes.Fixed == 24*time.Hour && c.Lifetimes.Volatile == time.Millisecond
 		}, ""},
-		{"fixed_ttl=25h", nil, "option fixed_ttl: 25h is above the most, 24h0m0s"},
+		{"fixed_ttl=25h", nil, "option fixed_ttl: 25h is above the most, 24h"},
 		{"dir_ttl=2562047h", nil, "option dir_ttl"},
 		{"timeout=0", nil, "option timeout: 0 is below 10ms"},
 		{"timeout=11m", nil, "option timeout: 11m is above the most"},
 		{"timeout=10ms,wait_server=1h", func(c owfs.Config) bool { return c.Timeout == 10*time.Millisecond && c.WaitServer == time.Hour }, ""},
-		{"wait_server=2h", nil, "option wait_server: 2h is above the most, 1h0m0s"},
+		{"wait_server=2h", nil, "option wait_server: 2h is above the most, 1h"},
 	}
 	for _, tc := range cases {
 		c := owfs.DefaultConfig()

@@ -41,6 +41,13 @@ var Programs = map[string]string{
 // send the same so that listings and values come out alike.
 const owshellFlags = owclient.FlagOwnet | owclient.FlagAlias | owclient.FlagBusRet
 
+// The bounds of --timeout, those of the mount's timeout option: below
+// 10ms nothing answers, and a bus read takes a second at most.
+const (
+	minTimeout = 10 * time.Millisecond
+	maxTimeout = 10 * time.Minute
+)
+
 // maxOffset is the largest offset a request carries: the header's offset
 // is a signed 32-bit number.
 const maxOffset = math.MaxInt32
@@ -114,8 +121,8 @@ func open(c *cli.Context) (*session, error) {
 		return nil, UsageErrorf("unknown device format %q (want f.i, fi, f.i.c, f.ic, fi.c or fic)", c.String("format"))
 	}
 	s := &session{c: c, timeout: c.Duration("timeout"), quiet: c.Bool("quiet")}
-	if s.timeout <= 0 {
-		return nil, UsageErrorf("--timeout must be positive, got %v", s.timeout)
+	if s.timeout < minTimeout || s.timeout > maxTimeout {
+		return nil, UsageErrorf("--timeout must be %v to %v, got %v", minTimeout, maxTimeout, s.timeout)
 	}
 	flags := owshellFlags.WithTempScale(ts).WithPressureScale(ps).WithDeviceFormat(df)
 	if c.Bool("uncached") {
