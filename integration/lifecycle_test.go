@@ -202,20 +202,9 @@ func TestLifecycleInterruptBusy(t *testing.T) {
 		time.Sleep(pollInterval) // polling interval, not synchronisation
 	}
 
-	signaled := time.Now()
-	m.signal(t, syscall.SIGINT)
 	// Before, the process lived ~5 s after the detach; now ~10 ms. 2 s
 	// tells the two apart on a loaded machine too.
-	const limit = 2 * time.Second
-	select {
-	case <-m.exited:
-	case <-time.After(stopDeadline):
-	}
-	exited := time.Since(signaled)
-	t.Logf("owfuse exited %v after SIGINT", exited)
-	if exited > limit {
-		t.Errorf("owfuse exited %v after SIGINT on a busy mount, want within %v", exited, limit)
-	}
+	lifecycleTimedExit(t, m, syscall.SIGINT, 2*time.Second, "on a busy mount")
 	if !strings.Contains(m.stderr.String(), "detached it lazily") {
 		t.Errorf("stderr does not say the mount was detached lazily:\n%s", m.stderr.String())
 	}
@@ -267,20 +256,26 @@ func TestLifecycleStopWithMountCopy(t *testing.T) {
 		time.Sleep(pollInterval) // polling interval, not synchronisation
 	}
 
+	lifecycleTimedExit(t, m, syscall.SIGTERM, 2*time.Second, "with a copy of its mount elsewhere")
+	if !strings.Contains(m.stderr.String(), "another mount namespace") {
+		t.Errorf("stderr does not mention the copy in another mount namespace:\n%s", m.stderr.String())
+	}
+	m.stop(t, syscall.SIGTERM) // exit code 0, and the mount gone from mountinfo
+}
+
+// lifecycleTimedExit sends sig to owfuse and fails t unless it exits
+// within limit; what says in which situation.
+func lifecycleTimedExit(t *testing.T, m *mountProc, sig syscall.Signal, limit time.Duration, what string) {
+	t.Helper()
 	signaled := time.Now()
-	m.signal(t, syscall.SIGTERM)
-	const limit = 2 * time.Second
+	m.signal(t, sig)
 	select {
 	case <-m.exited:
 	case <-time.After(stopDeadline):
 	}
 	exited := time.Since(signaled)
-	t.Logf("owfuse exited %v after SIGTERM", exited)
+	t.Logf("owfuse exited %v after %v", exited, sig)
 	if exited > limit {
-		t.Errorf("owfuse exited %v after SIGTERM with a copy of its mount elsewhere, want within %v", exited, limit)
+		t.Errorf("owfuse exited %v after %v %s, want within %v", exited, sig, what, limit)
 	}
-	if !strings.Contains(m.stderr.String(), "another mount namespace") {
-		t.Errorf("stderr does not mention the copy in another mount namespace:\n%s", m.stderr.String())
-	}
-	m.stop(t, syscall.SIGTERM) // exit code 0, and the mount gone from mountinfo
 }
