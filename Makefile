@@ -30,11 +30,16 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 bin/owfuse $(DESTDIR)$(PREFIX)/bin/owfuse
 	ln -sf $(PREFIX)/bin/owfuse $(DESTDIR)$(SBINDIR)/mount.owfuse
-	bin/owfuse man owfuse > $(DESTDIR)$(MANDIR)/man8/owfuse.8
-	bin/owfuse man mount.owfuse > $(DESTDIR)$(MANDIR)/man8/mount.owfuse.8
-	@if [ -n "$(OWSHELL_LINKS)" ]; then for p in $(OWSHELL_PROGRAMS); do f=$(DESTDIR)$(PREFIX)/bin/$$p; \
-		if [ -e "$$f" ] && [ "$$(readlink $$f)" != owfuse ]; then echo "kept $$f: not a link to owfuse (ow-shell's?)"; continue; fi; \
-		echo "ln -sf owfuse $$f"; ln -sf owfuse $$f; done; fi
+	@# The pages come from a build for this machine, so that a cross-built
+	@# bin/owfuse (GOARCH=arm64) installs too; written whole or not at all.
+	@for page in owfuse mount.owfuse; do \
+		GOOS= GOARCH= $(GO) run . man $$page > $(DESTDIR)$(MANDIR)/man8/$$page.8.tmp && \
+		mv $(DESTDIR)$(MANDIR)/man8/$$page.8.tmp $(DESTDIR)$(MANDIR)/man8/$$page.8 || exit 1; done
+	@if [ -n "$(OWSHELL_LINKS)" ] && [ "$(OWSHELL_LINKS)" != 0 ]; then for p in $(OWSHELL_PROGRAMS); do f=$(DESTDIR)$(PREFIX)/bin/$$p; \
+		if { [ -e "$$f" ] || [ -L "$$f" ]; } && [ "$$(readlink $$f)" != owfuse ]; then echo "kept $$f: not a link to owfuse (ow-shell's?)"; continue; fi; \
+		echo "ln -sf owfuse $$f"; ln -sf owfuse $$f; \
+		if [ -z "$(DESTDIR)" ] && [ -e /usr/bin/$$p ] && [ "$(PREFIX)/bin" != /usr/bin ]; then \
+			echo "note: /usr/bin/$$p (ow-shell) is installed; $$f comes first in most PATHs"; fi; done; fi
 
 # Removes the ow-shell names only where they are links to owfuse: an
 # ow-shell installed there stays.

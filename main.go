@@ -46,11 +46,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	name := filepath.Base(args[0])
 	switch verb, program := owshell.Programs[name]; {
 	case strings.HasPrefix(name, "mount."):
-		return runHelper(ctx, args, stderr)
+		return runHelper(ctx, args, stdout, stderr)
 	case program:
 		return runProgram(ctx, name, verb, args, stdout, stderr)
 	case isFuseHelperCall(args):
-		return runHelper(ctx, args, stderr)
+		return runHelper(ctx, args, stdout, stderr)
 	}
 	argv, err := rewrite(args)
 	if err != nil {
@@ -61,25 +61,49 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// newApp is owfuse's command line: the toolbox verbs, mount, and the
-// hidden man.
+// commands are owfuse's verbs: the toolbox's, mount and man.
+func commands() []*cli.Command {
+	return append(owshell.Commands(), mountCommand(), manCommand())
+}
+
+// findCommand returns the verb called name, or nil.
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	if i := slices.IndexFunc(cmds, func(c *cli.Command) bool { return c.Name == name }); i >= 0 {
+		return cmds[i]
+	}
+	return nil
+}
+
+// newApp is owfuse's command line, called name: owfuse, mount.owfuse or
+// one of ow-shell's names, whose usage errors point at its own help.
 func newApp(name string, stdout, stderr io.Writer) *cli.App {
-	cmds := append(owshell.Commands(), mountCommand(), manCommand())
+	cmds := commands()
 	for _, c := range cmds {
-		c.OnUsageError = usageError(name + " " + c.Name)
+		// "help" is rewrite's business: cli would take a path named h or
+		// help after any verb for a help topic.
+		c.HideHelpCommand = true
+		switch {
+		case name == "owfuse":
+			c.OnUsageError = usageError("owfuse " + c.Name + " --help")
+		case strings.HasPrefix(name, "mount."):
+			c.OnUsageError = usageError("man mount.owfuse")
+		default:
+			c.OnUsageError = usageError(name + " --help")
+		}
 	}
 	return &cli.App{
-		Name:     name,
-		Usage:    "mount OWFS's owserver as a filesystem; and the ow-shell toolbox (owdir, owread, owwrite, owget, owpresent)",
-		Version:  version(),
-		Commands: cmds,
+		Name:            name,
+		HideHelpCommand: true,
+		Usage:           "mount OWFS's owserver as a filesystem; and the ow-shell toolbox (owdir, owread, owwrite, owget, owpresent)",
+		Version:         version(),
+		Commands:        cmds,
 		// Shown in the help, since they may come before the verb; rewrite
 		// moves them after it, where the verb parses them.
 		Flags:          owshell.ServerFlags(),
 		Action:         noVerb,
 		Writer:         stdout,
 		ErrWriter:      stderr,
-		OnUsageError:   usageError(name),
+		OnUsageError:   usageError(name + " --help"),
 		ExitErrHandler: func(*cli.Context, error) {}, // execute reports errors; cli must not exit
 	}
 }
@@ -99,7 +123,7 @@ func execute(ctx context.Context, app *cli.App, argv []string, stderr io.Writer)
 		return ec.ExitCode(), err
 	}
 	// What cli itself rejects, such as an unparsable OWFUSE_* variable.
-	fmt.Fprintf(stderr, "owfuse: %v\n", err)
+	fmt.Fprintf(stderr, "owfuse: %s\n", flagError(err))
 	return owshell.ExitUsage, err
 }
 
@@ -107,7 +131,7 @@ func execute(ctx context.Context, app *cli.App, argv []string, stderr io.Writer)
 // (wherever they stood, before or after the verb and between operands),
 // "--", its operands. An unknown verb is a usage error naming the verbs.
 func rewrite(args []string) ([]string, error) {
-	cmds := newApp("owfuse", io.Discard, io.Discard).Commands
+	cmds := commands()
 	var all []cli.Flag
 	for _, c := range cmds {
 		all = append(all, c.Flags...)
@@ -119,48 +143,69 @@ func rewrite(args []string) ([]string, error) {
 	// is left for the second, which knows its options: mount's -f is not
 	// the toolbox's --format.
 	first := owshell.Parser{Flags: all, Shorthands: owshell.Shorthands, UntilOperand: true,
-		OptionList: func(list string) ([]string, error) { return []string{"--o=" + list}, nil }}
+		OptionList: func(list string) ([]string, error) { return []string{"-o" + list}, nil }}
 	flags, operands, err := first.Rewrite(args[1:])
 	if err != nil {
 		return nil, fmt.Errorf("%w (see owfuse --help)", err)
 	}
-	if len(operands) == 0 {
-		return append(args[:1:1], flags...), nil // owfuse [--help|--version]
+	switch {
+	case slices.Contains(flags, "--version"):
+		return []string{args[0], "--version"}, nil
+	case len(operands) == 0 && len(flags) > 0 && !slices.Contains(flags, "--help"):
+		return nil, fmt.Errorf("no verb for %s (commands: %s; see owfuse --help)", strings.Join(flags, " "), strings.Join(verbNames(cmds), ", "))
+	case len(operands) == 0:
+		return append(args[:1:1], flags...), nil // owfuse [--help]
 	}
-	verb := operands[0]
+	verb, rest := operands[0], operands[1:]
+	if at := len(args) - 1 - len(operands); at > 0 && args[at] == "--" {
+		// "owfuse -- read -x": what follows -- is operands, also past
+		// the verb.
+		rest = append([]string{"--"}, rest...)
+	}
 	if verb == "help" {
-		if len(operands) > 1 && !slices.ContainsFunc(cmds, func(c *cli.Command) bool { return c.Name == operands[1] }) {
-			return nil, unknownVerb(operands[1], cmds)
+		switch {
+		case len(rest) == 0:
+			return []string{args[0], "--help"}, nil
+		case findCommand(cmds, rest[0]) == nil:
+			return nil, unknownVerb(rest[0], cmds)
 		}
-		return append(args[:1:1], operands...), nil
+		return []string{args[0], rest[0], "--help"}, nil
 	}
-	i := slices.IndexFunc(cmds, func(c *cli.Command) bool { return c.Name == verb })
-	if i < 0 {
+	cmd := findCommand(cmds, verb)
+	if cmd == nil {
 		return nil, unknownVerb(verb, cmds)
 	}
-	p := owshell.Parser{Flags: cmds[i].Flags, Shorthands: owshell.Shorthands}
+	p := owshell.Parser{Flags: append(cmd.Flags, cli.VersionFlag), Shorthands: owshell.Shorthands}
 	if verb == "mount" {
 		p.OptionList = owfs.OptionFlags
 		p.Shorthands = nil
 	}
-	flags, operands, err = p.Rewrite(append(flags, operands[1:]...))
-	if err != nil {
+	flags, operands, err = p.Rewrite(append(flags, rest...))
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("%s: %w (see owfuse %s --help)", verb, err, verb)
-	}
-	if slices.Contains(flags, "--help") {
+	case slices.Contains(flags, "--version"):
+		return []string{args[0], "--version"}, nil
+	case slices.Contains(flags, "--help"):
 		// owread -h PATH is a request for help, not for help on PATH.
 		return []string{args[0], verb, "--help"}, nil
 	}
 	return slices.Concat(args[:1:1], []string{verb}, flags, []string{"--"}, operands), nil
 }
 
-func unknownVerb(verb string, cmds []*cli.Command) error {
+// verbNames are the verbs to name in messages.
+func verbNames(cmds []*cli.Command) []string {
 	var names []string
 	for _, c := range cmds {
 		if !c.Hidden {
 			names = append(names, c.Name)
 		}
 	}
+	return names
+}
+
+func unknownVerb(verb string, cmds []*cli.Command) error {
+	names := verbNames(cmds)
 	hint := ""
 	if s := owshell.Suggest(verb, names); s != "" {
 		hint = fmt.Sprintf("; did you mean %q?", s)
@@ -173,14 +218,16 @@ func unknownVerb(verb string, cmds []*cli.Command) error {
 // those that mean nothing to it are dropped, as ow-shell drops them.
 func runProgram(ctx context.Context, name, verb string, args []string, stdout, stderr io.Writer) int {
 	app := newApp(name, stdout, stderr)
-	i := slices.IndexFunc(app.Commands, func(c *cli.Command) bool { return c.Name == verb })
-	app.Commands[i].UsageText = name + " [options] " + app.Commands[i].ArgsUsage // not "owread read"
+	cmd := findCommand(app.Commands, verb)
+	cmd.UsageText = name + " [options] " + cmd.ArgsUsage // not "owread read"
+	if verb == "present" {
+		cmd.Usage = "print 1 or 0 for each path, without a newline, like owpresent; exit status 1 if the last is absent"
+	}
 	var every []cli.Flag
 	for _, v := range owshell.Programs {
-		j := slices.IndexFunc(app.Commands, func(c *cli.Command) bool { return c.Name == v })
-		every = append(every, app.Commands[j].Flags...)
+		every = append(every, findCommand(app.Commands, v).Flags...)
 	}
-	p := owshell.Parser{Flags: append(app.Commands[i].Flags, cli.VersionFlag), Shorthands: owshell.Shorthands, Ignored: every}
+	p := owshell.Parser{Flags: append(cmd.Flags, cli.VersionFlag), Shorthands: owshell.Shorthands, Ignored: every}
 	flags, operands, err := p.Rewrite(args[1:])
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", name, err, name)
@@ -203,25 +250,23 @@ func runProgram(ctx context.Context, name, verb string, args []string, stdout, s
 
 // isFuseHelperCall reports whether args are mount.fuse3's call for
 // -t fuse.owfuse: `owfuse SOURCE MOUNTPOINT -o OPTIONS` (it always passes
-// options, adding dev,suid), whose first argument is no verb.
+// options, adding dev,suid). A verb, or a near miss of one, is a verb:
+// `owfuse moutn pi /mnt -o ro` is a typo, not a mount of "moutn".
 func isFuseHelperCall(args []string) bool {
-	if len(args) < 5 || strings.HasPrefix(args[1], "-") || strings.HasPrefix(args[2], "-") {
+	h, err := owfs.ParseHelperArgs(args[1:])
+	if err != nil || len(h.Options) == 0 {
 		return false
 	}
-	for _, c := range newApp("owfuse", io.Discard, io.Discard).Commands {
-		if c.Name == args[1] {
-			return false
-		}
-	}
-	return args[1] != "help" && slices.ContainsFunc(args[3:], func(a string) bool { return strings.HasPrefix(a, "-o") })
+	names := verbNames(commands())
+	return !slices.Contains(append(names, "help"), h.Source) && owshell.Suggest(h.Source, names) == ""
 }
 
 // runHelper mounts as mount(8) asks: SOURCE MOUNTPOINT [-s] [-n] [-v]
 // [-f] -o OPTIONS, returning once the mount answers, with mount(8)'s exit
 // codes.
-func runHelper(ctx context.Context, args []string, stderr io.Writer) int {
+func runHelper(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if slices.Contains(args[1:], "-h") || slices.Contains(args[1:], "--help") {
-		fmt.Fprintf(stderr, "usage: %s SERVER MOUNTPOINT [-s] [-n] [-v] [-f] [-o OPTION[,OPTION...]]\n"+
+		fmt.Fprintf(stdout, "usage: %s SERVER MOUNTPOINT [-s] [-n] [-v] [-f] [-o OPTION[,OPTION...]]\n"+
 			"mount(8)'s helper for -t owfuse; the options are owfuse mount's (owfuse mount --help, man mount.owfuse).\n", filepath.Base(args[0]))
 		return owshell.ExitOK
 	}
@@ -230,12 +275,14 @@ func runHelper(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "owfuse: %v\n", err)
 		return mountUsage
 	}
-	argv := []string{args[0], "mount", "--daemon"}
-	if h.Fake { // mount -f: check the arguments, mount nothing
-		argv = append(argv, "--fake")
-	}
+	argv := []string{args[0], "mount"}
 	for _, list := range h.Options {
 		argv = append(argv, "-o", list)
+	}
+	// Last, so that no -o daemon=false keeps mount(8) waiting for ever.
+	argv = append(argv, "--daemon")
+	if h.Fake { // mount -f: check the arguments, mount nothing
+		argv = append(argv, "--fake")
 	}
 	argv, err = rewrite(append(argv, "--", h.Source, h.Mountpoint))
 	if err != nil {
@@ -258,20 +305,36 @@ func noVerb(c *cli.Context) error {
 	return cli.Exit("", owshell.ExitUsage)
 }
 
-// usageError reports a flag that cli could not parse for the command name.
-func usageError(name string) cli.OnUsageErrorFunc {
+// usageError reports a flag that cli could not parse, and where to look.
+func usageError(hint string) cli.OnUsageErrorFunc {
 	return func(_ *cli.Context, err error, _ bool) error {
-		return owshell.UsageErrorf("%s (see %s --help)", flagError(err), name)
+		return owshell.UsageErrorf("%s (see %s)", flagError(err), hint)
 	}
 }
 
-// flagErrorText matches what Go's flag package says of a bad value.
-var flagErrorText = regexp.MustCompile(`^invalid (boolean )?value ("[^"]*") for (?:flag )?-+([^:]+): (.*)$`)
+// flagErrorText matches what Go's flag package says of a bad value, and
+// envErrorText what cli says of a bad OWFUSE_ variable.
+var (
+	flagErrorText = regexp.MustCompile(`^invalid (boolean )?value ("[^"]*") for (?:flag )?-+([^:]+): (.*)$`)
+	envErrorText  = regexp.MustCompile(`^could not parse ("[^"]*") as (\w+) value from environment variable "([^"]+)" for flag ([^:]+): (.*)$`)
+)
 
 // flagError rewords Go's flag errors ("invalid value "x" for flag -size:
 // parse error") for people: the option as they type it, and what kind
 // of value it wants.
 func flagError(err error) string {
+	if m := envErrorText.FindStringSubmatch(err.Error()); m != nil {
+		why := "want a " + m[2]
+		switch m[2] {
+		case "bool":
+			why = "want true or false"
+		case "duration":
+			why = "want a duration such as 500ms, 30s or 2m"
+		case "int", "int64", "uint", "uint64":
+			why = "want a whole number"
+		}
+		return fmt.Sprintf("invalid value %s in $%s (--%s): %s", m[1], m[3], m[4], why)
+	}
 	m := flagErrorText.FindStringSubmatch(err.Error())
 	if m == nil {
 		return err.Error()
@@ -297,34 +360,26 @@ func version() string {
 	return "(devel)"
 }
 
-// settingFlag is one owfs.Setting as a flag value: it checks and applies
-// a value as cli parses it, so a bad value is a usage error naming the
-// option before anything is mounted.
+// settingFlag is one owfs.Setting as a flag value. It records the text
+// given last, from the environment or the command line; the mount checks
+// the values once all are read, so that a flag can correct a variable.
 type settingFlag struct {
-	s   owfs.Setting
-	cfg *owfs.Config
+	name string
+	raw  map[string]string
 }
 
-func (f settingFlag) Set(v string) error {
-	if err := f.s.Set(f.cfg, v); err != nil {
-		return errors.Unwrap(err) // cli names the flag itself
-	}
-	return nil
-}
+func (f settingFlag) Set(v string) error { f.raw[f.name] = v; return nil }
 func (f settingFlag) String() string {
-	if f.cfg == nil {
+	if f.raw == nil {
 		return ""
 	}
-	return f.s.Get(*f.cfg)
+	return f.raw[f.name]
 }
-
-// IsBoolFlag lets a switch stand alone (--ro), as Go's flag package asks.
-func (f settingFlag) IsBoolFlag() bool { return f.s.Bool }
 
 // mountCommand is `owfuse mount`: one flag per owfs.Setting, each also an
 // -o option and an OWFUSE_ variable.
 func mountCommand() *cli.Command {
-	cfg := owfs.DefaultConfig()
+	raw := map[string]string{}
 	var flags []cli.Flag
 	for _, s := range owfs.Settings {
 		env := []string{"OWFUSE_" + strings.ToUpper(s.Name)}
@@ -333,7 +388,7 @@ func mountCommand() *cli.Command {
 				Value: s.Default() == "true", DisableDefaultText: s.Default() != "true"})
 		} else {
 			flags = append(flags, &cli.GenericFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env,
-				Value: settingFlag{s, &cfg}, DefaultText: s.Default()})
+				Value: settingFlag{s.Name, raw}, DefaultText: s.Default()})
 		}
 	}
 	flags = append(flags,
@@ -345,11 +400,21 @@ func mountCommand() *cli.Command {
 		ArgsUsage: "SERVER MOUNTPOINT [-o OPTIONS]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
+			cfg := owfs.DefaultConfig()
 			for _, s := range owfs.Settings {
-				if s.Bool && c.IsSet(s.FlagName()) {
-					if err := s.Set(&cfg, strconv.FormatBool(c.Bool(s.FlagName()))); err != nil {
-						return owshell.UsageErrorf("%v", err)
+				v, ok := raw[s.Name]
+				if s.Bool {
+					v, ok = strconv.FormatBool(c.Bool(s.FlagName())), c.IsSet(s.FlagName())
+				}
+				if !ok {
+					continue
+				}
+				if err := s.Set(&cfg, v); err != nil {
+					from := ""
+					if env := "OWFUSE_" + strings.ToUpper(s.Name); os.Getenv(env) == v {
+						from = " (from $" + env + ")"
 					}
+					return owshell.UsageErrorf("%v%s (see owfuse mount --help)", err, from)
 				}
 			}
 			if c.NArg() != 2 {

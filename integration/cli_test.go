@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -131,11 +132,13 @@ func TestRejectedAtParseTime(t *testing.T) {
 		{"mount --timeout 0", nil, []string{"mount", "--timeout", "0", "127.0.0.1:1", dir}, []string{"timeout", "below 10ms"}},
 		{"mount OWFUSE_TIMEOUT=0", []string{"OWFUSE_TIMEOUT=0"}, []string{"mount", "127.0.0.1:1", dir}, []string{"OWFUSE_TIMEOUT", "below 10ms"}},
 		{"mount -o uid=-1", nil, []string{"mount", "127.0.0.1:1", dir, "-o", "uid=-1"}, []string{"uid"}},
-		{"mount -o cache_bytes=1", nil, []string{"mount", "127.0.0.1:1", dir, "-o", "cache_bytes=1"}, []string{"cache-bytes", "below 1MiB"}},
+		{"mount -o cache_bytes=1", nil, []string{"mount", "127.0.0.1:1", dir, "-o", "cache_bytes=1"}, []string{"option cache_bytes", "below 1MiB"}},
 		{"mount -o ro=maybe", nil, []string{"mount", "127.0.0.1:1", dir, "-o", "ro=maybe"}, []string{"ro"}},
 		{"mount -o unknown", nil, []string{"mount", "127.0.0.1:1", dir, "-o", "rro"}, []string{`unknown option "rro"`}},
 		{"mount -o without value", nil, []string{"mount", "127.0.0.1:1", dir, "-o", "timeout"}, []string{"timeout needs a value"}},
 		{"mount one operand", nil, []string{"mount", dir}, []string{"SERVER and MOUNTPOINT"}},
+		{"mount bad metrics address", nil, []string{"mount", "127.0.0.1:1", dir, "--metrics-listen", "nonsense"}, []string{"option metrics_listen", "not an address"}},
+		{"mount option without a verb", nil, []string{"--ro"}, []string{"no verb for", "--ro"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,7 +214,9 @@ func TestHelperWithoutOptionList(t *testing.T) {
 	if err := os.Symlink(owfuseBin, helper); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{nil, {"-oro"}, {"-n", "-oro,_netdev"}} {
+	// daemon=false must not keep mount(8) waiting: a helper always
+	// returns once the mount answers.
+	for _, args := range [][]string{nil, {"-oro"}, {"-n", "-oro,_netdev"}, {"-o", "ro,daemon=false"}} {
 		dir := t.TempDir()
 		r := run(t, nil, helper, append([]string{addr, dir}, args...)...)
 		if r.code != 0 {
@@ -292,6 +297,12 @@ func TestOwshellPrograms(t *testing.T) {
 		{"owread", "-s", addr, "--hexadecimal", tester10 + "/family"},
 		{"owread", "-s", addr, "--si", "1", tester10 + "/family"},
 		{"owread", "-s", addr, "--he", tester10 + "/family"},
+		{"owread", "-s", addr, "--o", "2", tester10 + "/type"},
+		{"owread", "-s", addr, "--s", "2", tester10 + "/type"},
+		// ow-shell's --timeout takes seconds; an empty path is the root.
+		{"owread", "-s", addr, "--timeout", "5", temp},
+		{"owdir", "-s", addr, ""},
+		{"owpresent", "-s", addr, ""},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -437,5 +448,56 @@ func TestMakeInstallOwshellLinks(t *testing.T) {
 	}
 	if !slices.Equal(left, []string{"owread"}) {
 		t.Errorf("uninstall left %q in %s, want only the foreign owread", left, bin)
+	}
+}
+
+// TestPathsNamedLikeHelp: a path h or help is a path, not a request for
+// help (urfave/cli gives every verb a help subcommand).
+func TestPathsNamedLikeHelp(t *testing.T) {
+	t.Parallel()
+	addr := startTester(t)
+	for _, p := range []string{"h", "help"} {
+		r := owfuse(t, "-s", addr, "read", p)
+		wantFailure(t, r, exitError, "no such device or property")
+	}
+}
+
+// TestDaemonLeavesNoInheritedDescriptors: the daemon must not keep the
+// descriptors its caller had open (here the write end of a pipe, which
+// the shell gives owfuse as fd 9): cat would wait for it for ever.
+func TestDaemonLeavesNoInheritedDescriptors(t *testing.T) {
+	t.Parallel()
+	requireFUSE(t)
+	addr := startTester(t)
+	dir := t.TempDir()
+	script := fmt.Sprintf(`"$0" mount --daemon %s %s 9>&1 >/dev/null 2>&1 | cat`, addr, dir)
+	r := run(t, nil, "sh", "-c", script, owfuseBin) // run fails t if this does not end
+	t.Cleanup(func() { run(t, nil, "umount", dir) })
+	if r.code != 0 || !isMounted(t, dir) {
+		t.Fatalf("exit %d, stderr %q, mounted %v", r.code, r.stderr, isMounted(t, dir))
+	}
+}
+
+// TestMountThroughSymlink: a second mount through a symlink to a mounted
+// directory is "already mounted", not a second mount stacked on it.
+func TestMountThroughSymlink(t *testing.T) {
+	t.Parallel()
+	requireFUSE(t)
+	addr := startTester(t)
+	dir := t.TempDir()
+	if r := owfuse(t, "mount", "--daemon", addr, dir); r.code != 0 {
+		t.Fatalf("mount: exit %d, stderr %q", r.code, r.stderr)
+	}
+	t.Cleanup(func() { run(t, nil, "umount", dir) })
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	r := owfuse(t, "mount", "--daemon", addr, link)
+	if r.code == 0 || !strings.Contains(r.stderr, "already mounted") {
+		t.Errorf("mount through a symlink: exit %d, stderr %q; want already mounted", r.code, r.stderr)
+	}
+	if n := len(mounts(t, dir)); n != 1 {
+		t.Errorf("%d mounts on %s, want 1", n, dir)
 	}
 }

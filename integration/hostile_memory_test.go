@@ -247,6 +247,6 @@ func TestHostileOptionsBounded(t *testing.T) {
 	for _, opt := range []string{"readahead=1000000", "pool_size=100000", "cache_bytes=64G", "cache_size=100000000", "volatile_ttl=1000h"} {
 		name, _, _ := strings.Cut(opt, "=")
 		r := owfuse(t, "mount", "127.0.0.1:1", t.TempDir(), "-o", opt)
-		wantFailure(t, r, exitUsage, "flag -"+strings.ReplaceAll(name, "_", "-"), "above the most")
+		wantFailure(t, r, exitUsage, "option "+name, "above the most")
 	}
 }

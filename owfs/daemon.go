@@ -65,6 +65,10 @@ func Daemonize(args []string, dir, logFile string, timeout time.Duration) error 
 		defer lf.Close()
 		out = lf
 	}
+	// Descriptors this process inherited without close-on-exec (a
+	// pipeline's write end, a shell's fd 200) would live as long as the
+	// daemon: "owfuse mount --daemon … | cat" would never end.
+	closeOnExec()
 	cmd := exec.Command(exe, args...)
 	// The same name as this process: the command line means something
 	// else under the name mount.owfuse than under owfuse.
@@ -195,4 +199,17 @@ func DaemonLogger(logFile string, level slog.Level) (*slog.Logger, error) {
 		return slog.New(discard{}), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// closeOnExec marks every descriptor above stderr close-on-exec.
+func closeOnExec() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
 }

@@ -54,6 +54,11 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 	if err != nil {
 		return nil, err
 	}
+	// Through a symlink to a mounted directory, the mountinfo check below
+	// would not see the mount and the kernel would stack a second one.
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
 	if err := checkMountpoint(abs, log); err != nil {
 		return nil, err
 	}
@@ -321,9 +326,14 @@ func (m *Mounted) Unmount() (lazy bool, err error) {
 		patience = busyPatience
 	}
 	err = unmountWithin(m.Dir, patience)
-	if err == nil {
+	switch {
+	case err == nil || errors.Is(err, syscall.EINVAL):
+		// EINVAL: not mounted any more (umount(8) ran first).
 		m.waitLoops(log)
 		return false, nil
+	case !errors.Is(err, syscall.EBUSY):
+		// Not a busy mount: detaching it lazily would hide why.
+		return false, err
 	}
 	if lerr := lazyUnmount(m.Dir); lerr != nil {
 		return true, fmt.Errorf("unmount %s: %w; lazy unmount: %w", m.Dir, err, lerr)
@@ -369,7 +379,7 @@ func unmountWithin(dir string, patience time.Duration) error {
 	deadline := time.Now().Add(patience)
 	for {
 		err := unmountNow(dir)
-		if err == nil || time.Now().After(deadline) {
+		if !errors.Is(err, syscall.EBUSY) || time.Now().After(deadline) {
 			return err
 		}
 		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
@@ -385,9 +395,20 @@ func unmountNow(dir string) error {
 		}
 		return nil
 	}
-	out, err := exec.Command("fusermount3", "-u", dir).CombinedOutput()
+	prog := "fusermount3"
+	if _, err := exec.LookPath(prog); err != nil {
+		prog = "fusermount" // FUSE 2's, as go-fuse falls back to
+	}
+	out, err := exec.Command(prog, "-u", dir).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("fusermount3 -u %s: %w: %s", dir, err, strings.TrimSpace(string(out)))
+		text := strings.TrimSpace(string(out))
+		switch {
+		case strings.Contains(text, "busy"):
+			err = syscall.EBUSY
+		case strings.Contains(text, "not mounted") || strings.Contains(text, "not found in /etc/mtab"):
+			err = syscall.EINVAL
+		}
+		return fmt.Errorf("%s -u %s: %w: %s", prog, dir, err, text)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -313,7 +314,15 @@ var Settings = []Setting{
 	boolOpt("lazy_connect", "mount even if owserver does not answer yet; calls fail with EIO until it does", func(c *Config) *bool { return &c.LazyConnect }),
 	boolOpt("daemon", "return once the mount answers and serve it in the background (always on as a mount helper)", func(c *Config) *bool { return &c.Daemon }),
 	stringOpt("log_file", "where the background daemon logs: a `FILE` (default: syslog)", func(c *Config) *string { return &c.LogFile }),
-	stringOpt("metrics_listen", "serve Prometheus metrics over HTTP at `ADDRESS`, e.g. 127.0.0.1:9104 (default: off)", func(c *Config) *string { return &c.MetricsListen }),
+	{Name: "metrics_listen", Usage: "serve Prometheus metrics over HTTP at `ADDRESS`, e.g. 127.0.0.1:9104 (default: off)",
+		set: func(c *Config, v string) error {
+			if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+				return fmt.Errorf("%q is not an address such as 127.0.0.1:9104 or :9104", v)
+			}
+			c.MetricsListen = v
+			return nil
+		},
+		get: func(c Config) string { return c.MetricsListen }},
 	boolOpt("debug", "log owfuse's work and every owserver message to stderr", func(c *Config) *bool { return &c.Debug }),
 	boolOpt("fuse_debug", "log every FUSE call to stderr", func(c *Config) *bool { return &c.FuseDebug }),
 }

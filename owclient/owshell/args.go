@@ -58,7 +58,7 @@ func (p Parser) Rewrite(args []string) (flags, operands []string, err error) {
 		}
 		if long, ok := strings.CutPrefix(a, "--"); ok {
 			name, value, hasValue := strings.Cut(long, "=")
-			out, err := p.long(name, value, hasValue, next)
+			out, err := p.long(name, value, hasValue, true, next)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -77,14 +77,14 @@ func (p Parser) Rewrite(args []string) (flags, operands []string, err error) {
 						return nil, nil, err
 					}
 				}
-				out, err := p.long(name, value, true, nil)
+				out, err := p.long(name, value, true, false, nil)
 				if err != nil {
 					return nil, nil, err
 				}
 				flags = append(flags, out...)
 				break
 			}
-			out, err := p.long(name, "", false, nil)
+			out, err := p.long(name, "", false, false, nil)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -96,13 +96,16 @@ func (p Parser) Rewrite(args []string) (flags, operands []string, err error) {
 
 // long spells one flag given by name; next fetches its value from the
 // following argument when the flag takes one and none came with it.
-func (p Parser) long(name, value string, hasValue bool, next func(string) (string, error)) ([]string, error) {
-	dash := "--"
-	if len(name) == 1 {
-		dash = "-"
-	} else {
-		// GNU getopt takes any unambiguous prefix of a long option:
-		// ow-shell users write --Fahr and --serv.
+// isLong tells a name spelled --name from a letter of a -abc cluster.
+func (p Parser) long(name, value string, hasValue, isLong bool, next func(string) (string, error)) ([]string, error) {
+	dash := "-"
+	if isLong {
+		dash = "--"
+		if name == "" {
+			return nil, fmt.Errorf("unknown option --=%s", value)
+		}
+		// GNU getopt takes any unambiguous prefix of a long option,
+		// even of one letter: ow-shell users write --Fahr, --serv, --o.
 		full, err := p.complete(name)
 		if err != nil {
 			return nil, err
@@ -161,9 +164,6 @@ func (p Parser) long(name, value string, hasValue bool, next func(string) (strin
 // name itself when it is one.
 func (p Parser) complete(name string) (string, error) {
 	names := []string{"help"}
-	if p.OptionList != nil {
-		names = append(names, "o")
-	}
 	for _, fs := range [][]cli.Flag{p.Flags, p.Ignored} {
 		for _, f := range fs {
 			names = append(names, f.Names()...)
@@ -174,16 +174,19 @@ func (p Parser) complete(name string) (string, error) {
 	}
 	var matches []string
 	for _, n := range names {
+		if len(n) == 1 {
+			continue // a short option: never spelled --x
+		}
 		if n == name {
 			return name, nil
 		}
-		if len(n) > 1 && strings.HasPrefix(n, name) && !slices.Contains(matches, n) {
+		if strings.HasPrefix(n, name) && !slices.Contains(matches, n) {
 			matches = append(matches, n)
 		}
 	}
 	switch len(matches) {
 	case 0:
-		return name, nil // unknown: the caller says so
+		return name, nil // unknown: the caller says so, with a suggestion
 	case 1:
 		return matches[0], nil
 	}

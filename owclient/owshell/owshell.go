@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +49,34 @@ const (
 	maxTimeout = 10 * time.Minute
 )
 
+// seconds is a duration flag that also takes a bare number of seconds, as
+// ow-shell's --timeout does.
+type seconds struct{ d time.Duration }
+
+func (s *seconds) Set(v string) error {
+	if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 && n < 1e9 {
+		s.d = time.Duration(n * float64(time.Second))
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("want a duration such as 500ms, 30s or 2m, or seconds")
+	}
+	s.d = d
+	return nil
+}
+
+func (s *seconds) String() string {
+	t := s.d.String() // 1h0m0s, 2m0s: written as people do, 1h and 2m
+	if strings.HasSuffix(t, "m0s") {
+		t = strings.TrimSuffix(t, "0s")
+	}
+	if strings.HasSuffix(t, "h0m") {
+		t = strings.TrimSuffix(t, "0m")
+	}
+	return t
+}
+
 // maxOffset is the largest offset a request carries: the header's offset
 // is a signed 32-bit number.
 const maxOffset = math.MaxInt32
@@ -77,8 +106,8 @@ func ServerFlags() []cli.Flag {
 			Usage: "device name `FORMAT`: f.i, fi, f.i.c, f.ic, fi.c or fic (f family, i id, c crc)"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "uncached", EnvVars: []string{"OWFUSE_UNCACHED"},
 			Usage: "bypass owserver's cache and ask the 1-Wire bus"},
-		&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, EnvVars: []string{"OWFUSE_TIMEOUT"},
-			Usage: "give up on a request owserver has not answered after `DURATION`"},
+		&cli.GenericFlag{Name: "timeout", Value: &seconds{10 * time.Second}, EnvVars: []string{"OWFUSE_TIMEOUT"},
+			Usage: "give up on a request owserver has not answered after `DURATION` (500ms, 2m; a bare number is seconds, as ow-shell's)"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "no-persistence", EnvVars: []string{"OWFUSE_NO_PERSISTENCE"},
 			Usage: "open a new connection for every request"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "trace", EnvVars: []string{"OWFUSE_TRACE"},
@@ -120,9 +149,9 @@ func open(c *cli.Context) (*session, error) {
 	if err != nil {
 		return nil, UsageErrorf("unknown device format %q (want f.i, fi, f.i.c, f.ic, fi.c or fic)", c.String("format"))
 	}
-	s := &session{c: c, timeout: c.Duration("timeout"), quiet: c.Bool("quiet")}
+	s := &session{c: c, timeout: c.Generic("timeout").(*seconds).d, quiet: c.Bool("quiet")}
 	if s.timeout < minTimeout || s.timeout > maxTimeout {
-		return nil, UsageErrorf("--timeout must be %v to %v, got %v", minTimeout, maxTimeout, s.timeout)
+		return nil, UsageErrorf("invalid value %q for --timeout: want 10ms to 10m", c.Generic("timeout"))
 	}
 	flags := owshellFlags.WithTempScale(ts).WithPressureScale(ps).WithDeviceFormat(df)
 	if c.Bool("uncached") {

@@ -38,7 +38,7 @@ func dirCommand() *cli.Command {
 		ArgsUsage: "[PATH]... (default /)",
 		Flags:     []cli.Flag{slashFlag()},
 		Action: action(func(s *session) error {
-			paths := s.c.Args().Slice()
+			paths := rootIfEmpty(s.c.Args().Slice())
 			if len(paths) == 0 {
 				paths = []string{"/"}
 			}
@@ -57,6 +57,16 @@ func (s *session) list(ctx context.Context, w *bufio.Writer, p string) error {
 		w.WriteString(e + "\n")
 	}
 	return err
+}
+
+// rootIfEmpty makes an empty path the root, as ow-shell reads it.
+func rootIfEmpty(paths []string) []string {
+	for i, p := range paths {
+		if p == "" {
+			paths[i] = "/"
+		}
+	}
+	return paths
 }
 
 // readArgs checks read's and get's options before any traffic; verb is
@@ -115,24 +125,18 @@ func getCommand() *cli.Command {
 			hexFlag("print values in hexadecimal")},
 		Before: func(c *cli.Context) error { return readArgs(c, "") },
 		Action: action(func(s *session) error {
-			paths := s.c.Args().Slice()
+			paths := rootIfEmpty(s.c.Args().Slice())
 			if len(paths) == 0 {
 				paths = []string{"/"}
 			}
 			return s.eachPath(paths, func(ctx context.Context, w *bufio.Writer, p string) error {
 				// owget asks for a listing first and reads what is no
 				// directory; so does get, through the same requests.
-				entries, err := s.client.Dir(ctx, p, owclient.WithSlash(s.c.Bool("dir")), owclient.WithBus(true))
+				err := s.list(ctx, w, p)
 				if errors.Is(err, syscall.ENOTDIR) {
 					return s.read(ctx, w, p)
 				}
-				if err != nil {
-					return err
-				}
-				for _, e := range entries {
-					w.WriteString(e + "\n")
-				}
-				return nil
+				return err
 			})
 		}),
 	}
@@ -186,11 +190,12 @@ func presentCommand() *cli.Command {
 			if s.c.NArg() == 0 {
 				return UsageErrorf("present needs at least one PATH (see owfuse present --help)")
 			}
-			if err := checkPaths(s.c.Args().Slice()); err != nil {
+			paths := rootIfEmpty(s.c.Args().Slice())
+			if err := checkPaths(paths); err != nil {
 				return err
 			}
 			absent, lastAbsent := false, false
-			err := s.eachPath(s.c.Args().Slice(), func(ctx context.Context, w *bufio.Writer, p string) error {
+			err := s.eachPath(paths, func(ctx context.Context, w *bufio.Writer, p string) error {
 				ok, err := s.client.Present(ctx, p)
 				switch {
 				case err != nil:
