@@ -12,8 +12,11 @@ FUZZTIME ?= 50000x
 
 all: build
 
+# The version --version prints: the commit, from git when there is one.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
+
 build:
-	$(GO) build -o bin/owfuse .
+	$(GO) build -ldflags "-X main.buildVersion=$(VERSION)" -o bin/owfuse .
 
 ## install: owfuse into $(PREFIX)/bin, the mount helper where mount(8)
 ## looks for it (/sbin/mount.owfuse), and the man pages owfuse(8) and

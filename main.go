@@ -316,7 +316,7 @@ func usageError(hint string) cli.OnUsageErrorFunc {
 // envErrorText what cli says of a bad OWFUSE_ variable.
 var (
 	flagErrorText = regexp.MustCompile(`^invalid (boolean )?value ("[^"]*") for (?:flag )?-+([^:]+): (.*)$`)
-	envErrorText  = regexp.MustCompile(`^could not parse ("[^"]*") as (\w+) value from environment variable "([^"]+)" for flag ([^:]+): (.*)$`)
+	envErrorText  = regexp.MustCompile(`^could not parse ("[^"]*") (?:as (\w+) value )?from environment variable "([^"]+)" (?:as value )?for flag ([^:]+): (.*)$`)
 )
 
 // flagError rewords Go's flag errors ("invalid value "x" for flag -size:
@@ -326,6 +326,8 @@ func flagError(err error) string {
 	if m := envErrorText.FindStringSubmatch(err.Error()); m != nil {
 		why := "want a " + m[2]
 		switch m[2] {
+		case "": // a flag value of owfuse's own, which says what it wants
+			why = m[5]
 		case "bool":
 			why = "want true or false"
 		case "duration":
@@ -353,7 +355,13 @@ func flagError(err error) string {
 	return fmt.Sprintf("invalid value %s for --%s: %s", m[2], m[3], why)
 }
 
+// buildVersion is set by make build (-ldflags -X), from git.
+var buildVersion string
+
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
 	}

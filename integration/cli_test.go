@@ -137,6 +137,10 @@ func TestRejectedAtParseTime(t *testing.T) {
 		{"mount -o unknown", nil, []string{"mount", "127.0.0.1:1", dir, "-o", "rro"}, []string{`unknown option "rro"`}},
 		{"mount -o without value", nil, []string{"mount", "127.0.0.1:1", dir, "-o", "timeout"}, []string{"timeout needs a value"}},
 		{"mount one operand", nil, []string{"mount", dir}, []string{"SERVER and MOUNTPOINT"}},
+		{"size not a number", nil, []string{"read", "--size=abc", "/a"}, []string{`invalid value "abc" for --size: want a whole number`}},
+		{"timeout variable", []string{"OWFUSE_TIMEOUT=abc"}, []string{"read", "/a"}, []string{`invalid value "abc" in $OWFUSE_TIMEOUT`}},
+		{"mount switch variable", []string{"OWFUSE_RO=yes"}, []string{"mount", "127.0.0.1:1", dir}, []string{`invalid value "yes" in $OWFUSE_RO (--ro): want true or false`}},
+		{"mount bad variable, no flag", []string{"OWFUSE_READAHEAD=1000"}, []string{"mount", "127.0.0.1:1", dir}, []string{"option readahead", "$OWFUSE_READAHEAD"}},
 		{"mount bad metrics address", nil, []string{"mount", "127.0.0.1:1", dir, "--metrics-listen", "nonsense"}, []string{"option metrics_listen", "not an address"}},
 		{"mount option without a verb", nil, []string{"--ro"}, []string{"no verb for", "--ro"}},
 	}

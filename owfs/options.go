@@ -313,7 +313,7 @@ var Settings = []Setting{
 	durationOpt("wait_server", "at start, wait up to `DURATION` for owserver to answer before mounting (for boot: -o _netdev,nofail,wait_server=60s)", 0, maxWaitServer, func(c *Config) *time.Duration { return &c.WaitServer }),
 	boolOpt("lazy_connect", "mount even if owserver does not answer yet; calls fail with EIO until it does", func(c *Config) *bool { return &c.LazyConnect }),
 	boolOpt("daemon", "return once the mount answers and serve it in the background (always on as a mount helper)", func(c *Config) *bool { return &c.Daemon }),
-	stringOpt("log_file", "where the background daemon logs: a `FILE` (default: syslog)", func(c *Config) *string { return &c.LogFile }),
+	stringOpt("log_file", "log to `FILE` (default: stderr in the foreground, syslog for a daemon)", func(c *Config) *string { return &c.LogFile }),
 	{Name: "metrics_listen", Usage: "serve Prometheus metrics over HTTP at `ADDRESS`, e.g. 127.0.0.1:9104 (default: off)",
 		set: func(c *Config, v string) error {
 			if _, port, err := net.SplitHostPort(v); err != nil || port == "" {

@@ -273,6 +273,8 @@ type Failure struct {
 	LastFailed bool
 }
 
+// Error is empty: each failure was reported when it happened, and the
+// caller prints a non-empty message of an error once more.
 func (f *Failure) Error() string { return "" }
 
 // ExitCode makes a Failure a cli.ExitCoder.
