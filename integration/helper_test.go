@@ -136,16 +136,10 @@ func (ns *helperNS) detachFUSE(t *testing.T) {
 // fuseMounts returns the mountpoints of the namespace's FUSE mounts.
 func (ns *helperNS) fuseMounts(t *testing.T) []string {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", ns.pid))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var dirs []string
-	for _, line := range lines(string(b)) {
-		pre, post, ok := strings.Cut(line, " - ")
-		a, f := strings.Fields(pre), strings.Fields(post)
-		if ok && len(a) >= 5 && len(f) >= 1 && (f[0] == "fuse" || strings.HasPrefix(f[0], "fuse.") || f[0] == "fuseblk") {
-			dirs = append(dirs, helperUnescape(a[4]))
+	for _, e := range ns.mountinfo(t, "") {
+		if e.FSType == "fuse" || strings.HasPrefix(e.FSType, "fuse.") || e.FSType == "fuseblk" {
+			dirs = append(dirs, e.Dir)
 		}
 	}
 	return dirs
@@ -191,41 +185,25 @@ func (ns *helperNS) procMounts(t *testing.T, dir string) []helperProcMount {
 		}
 		return out
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", ns.pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range lines(string(b)) {
-		pre, post, ok := strings.Cut(line, " - ")
-		a, f := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(a) < 6 || len(f) < 3 || helperUnescape(a[4]) != dir {
-			continue
-		}
-		opts := strings.Split(a[5], ",")
-		for _, o := range strings.Split(f[2], ",") {
-			if !slices.Contains(opts, o) {
-				opts = append(opts, o)
-			}
-		}
-		out = append(out, helperProcMount{source: helperUnescape(f[1]), fstype: f[0], options: opts})
+	for _, e := range ns.mountinfo(t, dir) {
+		out = append(out, helperProcMount{source: e.Source, fstype: e.FSType, options: e.Options})
 	}
 	return out
 }
 
-// helperUnescape undoes mountinfo's octal escapes (\040 for a space).
-func helperUnescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
+// mountinfo returns the namespace's mounts at dir ("": all).
+func (ns *helperNS) mountinfo(t *testing.T, dir string) []owfs.MountEntry {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", ns.pid))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return b.String()
+	defer f.Close()
+	ms, err := owfs.ParseMountinfo(f, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
 }
 
 // isMounted reports whether something is mounted at dir in the namespace.

@@ -2,7 +2,9 @@ package owfs
 
 import (
 	"bufio"
+	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -22,33 +24,35 @@ func Mounts(dir string) ([]MountEntry, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return ParseMountinfo(f, dir)
+}
+
+// ParseMountinfo returns the mounts at dir ("": every mount) listed in r,
+// a mountinfo file (proc(5)): this process's, or another's, in its mount
+// namespace.
+func ParseMountinfo(r io.Reader, dir string) ([]MountEntry, error) {
 	var out []MountEntry
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
 		pre, post, ok := strings.Cut(sc.Text(), " - ")
 		a, b := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(a) < 6 || len(b) < 3 || unescapeMountinfo(a[4]) != dir {
+		if !ok || len(a) < 6 || len(b) < 3 {
+			continue
+		}
+		at := unescapeMountinfo(a[4])
+		if dir != "" && at != dir {
 			continue
 		}
 		opts := strings.Split(a[5], ",")
 		for _, o := range strings.Split(b[2], ",") {
-			if !contains(opts, o) {
+			if !slices.Contains(opts, o) {
 				opts = append(opts, o)
 			}
 		}
-		out = append(out, MountEntry{Dir: dir, FSType: b[0], Source: unescapeMountinfo(b[1]), Options: opts})
+		out = append(out, MountEntry{Dir: at, FSType: b[0], Source: unescapeMountinfo(b[1]), Options: opts})
 	}
 	return out, sc.Err()
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // unescapeMountinfo undoes the octal escapes of mountinfo (\040 for space).
