@@ -162,13 +162,27 @@ func mountFS(dir string, root fs.InodeEmbedder, gov *procGovernor, stop *stopper
 	}
 	srv, err := fuse.NewServer(raw, dir, &opts.MountOptions)
 	if err != nil {
-		return nil, err
+		return nil, explainFusermount(err)
 	}
 	go srv.Serve()
 	if err := srv.WaitMount(); err != nil {
 		return nil, err
 	}
 	return srv, nil
+}
+
+// explainFusermount adds the likely cause to go-fuse's "fusermount exited
+// with code 256": fusermount's own words went to a daemon's log, or
+// nowhere.
+func explainFusermount(err error) error {
+	if !strings.HasPrefix(err.Error(), "fusermount exited") {
+		return err
+	}
+	why := "see fusermount3's message in the log"
+	if syscall.Access("/dev/fuse", 6 /* R_OK|W_OK */) != nil {
+		why = "this user cannot open /dev/fuse for reading and writing"
+	}
+	return fmt.Errorf("fusermount3 could not mount (%s): %s", strings.TrimSpace(err.Error()), why)
 }
 
 // checkMountpoint refuses a mountpoint that is not a directory or is

@@ -59,6 +59,15 @@ func (s *session) list(ctx context.Context, w *bufio.Writer, p string) error {
 	return err
 }
 
+// helpHint is where the verb's help is: owfuse read --help, or owread
+// --help under ow-shell's name.
+func helpHint(c *cli.Context) string {
+	if c.App.Name != "owfuse" {
+		return c.App.Name + " --help"
+	}
+	return "owfuse " + c.Command.Name + " --help"
+}
+
 // rootIfEmpty makes an empty path the root, as ow-shell reads it.
 func rootIfEmpty(paths []string) []string {
 	for i, p := range paths {
@@ -73,7 +82,7 @@ func rootIfEmpty(paths []string) []string {
 // the verb that needs a PATH, or "".
 func readArgs(c *cli.Context, verb string) error {
 	if c.NArg() == 0 && verb != "" {
-		return UsageErrorf("%s needs at least one PATH (see owfuse %s --help)", verb, verb)
+		return UsageErrorf("%s needs at least one PATH (see %s)", verb, helpHint(c))
 	}
 	if size := c.Int("size"); size < 1 || size > owclient.MaxServerPayload {
 		return UsageErrorf("--size must be 1 to %d, got %d", owclient.MaxServerPayload, size)
@@ -152,7 +161,7 @@ func writeCommand() *cli.Command {
 		Action: action(func(s *session) error {
 			args := s.c.Args().Slice()
 			if len(args) == 0 || len(args)%2 != 0 {
-				return UsageErrorf("write needs PATH VALUE pairs (see owfuse write --help)")
+				return UsageErrorf("write needs PATH VALUE pairs (see %s)", helpHint(s.c))
 			}
 			offset := s.c.Int("offset")
 			if err := checkOffset(offset); err != nil {
@@ -188,7 +197,7 @@ func presentCommand() *cli.Command {
 		ArgsUsage: "PATH...",
 		Action: action(func(s *session) error {
 			if s.c.NArg() == 0 {
-				return UsageErrorf("present needs at least one PATH (see owfuse present --help)")
+				return UsageErrorf("present needs at least one PATH (see %s)", helpHint(s.c))
 			}
 			paths := rootIfEmpty(s.c.Args().Slice())
 			if err := checkPaths(paths); err != nil {
