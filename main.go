@@ -157,10 +157,10 @@ func rewrite(args []string) ([]string, error) {
 		return append(args[:1:1], flags...), nil // owfuse [--help]
 	}
 	verb, rest := operands[0], operands[1:]
-	if at := len(args) - 1 - len(operands); at > 0 && args[at] == "--" {
+	if verb == "--" && len(rest) > 0 {
 		// "owfuse -- read -x": what follows -- is operands, also past
 		// the verb.
-		rest = append([]string{"--"}, rest...)
+		verb, rest = rest[0], append([]string{"--"}, rest[1:]...)
 	}
 	if verb == "help" {
 		switch {

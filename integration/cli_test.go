@@ -1,12 +1,16 @@
 package integration
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/owfuse/owfuse/owclient/owtest"
 	"github.com/owfuse/owfuse/owfs"
@@ -475,10 +479,29 @@ func TestDaemonLeavesNoInheritedDescriptors(t *testing.T) {
 	addr := startTester(t)
 	dir := t.TempDir()
 	script := fmt.Sprintf(`"$0" mount --daemon %s %s 9>&1 >/dev/null 2>&1 | cat`, addr, dir)
-	r := run(t, nil, "sh", "-c", script, owfuseBin) // run fails t if this does not end
+	// Not run(): with the leak, cat and the pipe to this test would stay
+	// open, and the test would hang instead of failing. The shell and cat
+	// are a process group of their own, killed when the time is up; the
+	// daemon has left it.
+	cmd := exec.Command("sh", "-c", script, owfuseBin)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { run(t, nil, "umount", dir) })
-	if r.code != 0 || !isMounted(t, dir) {
-		t.Fatalf("exit %d, stderr %q, mounted %v", r.code, r.stderr, isMounted(t, dir))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil || !isMounted(t, dir) {
+			t.Fatalf("%v, stderr %q, mounted %v", err, stderr.String(), isMounted(t, dir))
+		}
+	case <-time.After(mountDeadline):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		t.Fatalf("the pipeline did not end within %v of the mount: the daemon holds the caller's descriptors", mountDeadline)
 	}
 }
 

@@ -112,21 +112,30 @@ func daemonWaitGone(pid int, limit time.Duration) bool {
 func daemonCleanup(t *testing.T, dir string) {
 	t.Helper()
 	t.Cleanup(func() {
-		pids := daemonPids(t, dir)
-		for _, pid := range pids {
-			syscall.Kill(pid, syscall.SIGTERM)
-			if !daemonWaitGone(pid, stopDeadline) {
-				syscall.Kill(pid, syscall.SIGKILL)
-				t.Errorf("owfuse (pid %d) serving %s did not exit within %v of SIGTERM", pid, dir, stopDeadline)
-				daemonWaitGone(pid, stopDeadline)
-			}
-		}
+		pids := daemonStop(t, dir)
 		if !waitUnmounted(t, dir, unmountDeadline) {
 			ms := mounts(t, dir)
 			out, err := exec.Command("umount", "-l", dir).CombinedOutput()
 			t.Errorf("%s was still mounted when the test ended (%+v; owfuse %v stopped); umount -l: %v %s", dir, ms, pids, err, out)
 		}
 	})
+}
+
+// daemonStop sends SIGTERM to every owfuse serving dir and fails t for
+// each that does not exit within stopDeadline (it then gets SIGKILL). It
+// returns their pids.
+func daemonStop(t *testing.T, dir string) []int {
+	t.Helper()
+	pids := daemonPids(t, dir)
+	for _, pid := range pids {
+		syscall.Kill(pid, syscall.SIGTERM)
+		if !daemonWaitGone(pid, stopDeadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Errorf("owfuse (pid %d) serving %s did not exit within %v of SIGTERM", pid, dir, stopDeadline)
+			daemonWaitGone(pid, stopDeadline)
+		}
+	}
+	return pids
 }
 
 // daemonMount runs `owfuse mount --daemon SERVER DIR args...` and returns
@@ -438,11 +447,7 @@ func TestDaemonSignalAtOnce(t *testing.T) {
 func TestDaemonSignalWhileWaitingForServer(t *testing.T) {
 	t.Parallel()
 	requireFUSE(t)
-	port, err := owtest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) // nothing listens
+	addr := silentAddr(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			t.Parallel()
@@ -466,4 +471,15 @@ func TestDaemonSignalWhileWaitingForServer(t *testing.T) {
 			helperWantNothingMounted(t, dir)
 		})
 	}
+}
+
+// silentAddr returns a loopback address where nothing listens: a server
+// that refuses connections.
+func silentAddr(t *testing.T) string {
+	t.Helper()
+	port, err := owtest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }

@@ -233,15 +233,7 @@ func (ns *helperNS) mountDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	t.Cleanup(func() {
-		pids := daemonPids(t, dir)
-		for _, pid := range pids {
-			syscall.Kill(pid, syscall.SIGTERM)
-			if !daemonWaitGone(pid, stopDeadline) {
-				syscall.Kill(pid, syscall.SIGKILL)
-				t.Errorf("owfuse (pid %d) serving %s did not exit within %v of SIGTERM", pid, dir, stopDeadline)
-				daemonWaitGone(pid, stopDeadline)
-			}
-		}
+		pids := daemonStop(t, dir)
 		if !ns.waitUnmounted(t, dir, unmountDeadline) {
 			ms := ns.procMounts(t, dir)
 			r := ns.run(t, "umount", "-l", dir)

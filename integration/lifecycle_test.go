@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,11 +147,7 @@ func TestLifecycleDaemonRelativePaths(t *testing.T) {
 func TestLifecycleWaitServer(t *testing.T) {
 	t.Parallel()
 	requireFUSE(t)
-	port, err := owtest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) // nothing listens
+	addr := silentAddr(t)
 	for _, wait := range []time.Duration{2 * time.Second, 5 * time.Second} {
 		t.Run(wait.String(), func(t *testing.T) {
 			t.Parallel()

@@ -29,6 +29,8 @@ type Parser struct {
 	OptionList func(list string) ([]string, error)
 	// UntilOperand stops at the first operand, leaving it and everything
 	// after it untouched: to find a verb, whose own options come after.
+	// A "--" that ends the options stays in front of it, so that the
+	// verb's own pass knows what follows is operands.
 	UntilOperand bool
 }
 
@@ -38,6 +40,8 @@ func (p Parser) Rewrite(args []string) (flags, operands []string, err error) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
+		case a == "--" && p.UntilOperand:
+			return flags, append(operands, args[i:]...), nil
 		case a == "--":
 			return flags, append(operands, args[i+1:]...), nil
 		case !strings.HasPrefix(a, "-") || a == "-" || isNumber(a):

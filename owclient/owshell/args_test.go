@@ -102,3 +102,17 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+func TestUntilOperand(t *testing.T) {
+	p := Parser{Flags: ServerFlags(), UntilOperand: true}
+	for _, tt := range []struct{ args, flags, operands []string }{
+		{[]string{"-s", "h", "read", "-x"}, []string{"--server=h"}, []string{"read", "-x"}},
+		{[]string{"-s", "h", "--", "read", "-x"}, []string{"--server=h"}, []string{"--", "read", "-x"}},
+		{[]string{"-s", "--", "read"}, []string{"--server=--"}, []string{"read"}},
+	} {
+		flags, operands, err := p.Rewrite(tt.args)
+		if err != nil || !slices.Equal(flags, tt.flags) || !slices.Equal(operands, tt.operands) {
+			t.Errorf("%q: got %q %q %v, want %q %q", tt.args, flags, operands, err, tt.flags, tt.operands)
+		}
+	}
+}

@@ -66,16 +66,7 @@ func (s *seconds) Set(v string) error {
 	return nil
 }
 
-func (s *seconds) String() string {
-	t := s.d.String() // 1h0m0s, 2m0s: written as people do, 1h and 2m
-	if strings.HasSuffix(t, "m0s") {
-		t = strings.TrimSuffix(t, "0s")
-	}
-	if strings.HasSuffix(t, "h0m") {
-		t = strings.TrimSuffix(t, "0m")
-	}
-	return t
-}
+func (s *seconds) String() string { return s.d.String() }
 
 // maxOffset is the largest offset a request carries: the header's offset
 // is a signed 32-bit number.
