@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/owfuse/owfuse/owclient/owtest"
-	"github.com/owfuse/owfuse/owfs"
+	"github.com/owfuse/owfuse/owfs/mountlib"
 )
 
 // TestOptionsAnywhere: options go before the verb, after it and between
@@ -382,7 +382,7 @@ func TestManPages(t *testing.T) {
 		}
 	}
 	text := func(page string) string { return strings.ReplaceAll(page, `\`, "") }
-	for _, s := range owfs.Settings {
+	for _, s := range mountlib.Settings {
 		if !strings.Contains(text(own.stdout), "--"+s.FlagName()) || !strings.Contains(text(own.stdout), s.Name) {
 			t.Errorf("owfuse(8) lacks %s", s.Name)
 		}

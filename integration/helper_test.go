@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/owfuse/owfuse/owclient/owtest"
-	"github.com/owfuse/owfuse/owfs"
+	"github.com/owfuse/owfuse/owfs/mountlib"
 )
 
 // Where mount(8) and mount.fuse3 find owfuse. The tests put the binary
@@ -176,7 +176,7 @@ func (ns *helperNS) procMounts(t *testing.T, dir string) []helperProcMount {
 	t.Helper()
 	var out []helperProcMount
 	if ns == nil {
-		ms, err := owfs.Mounts(dir)
+		ms, err := mountlib.Mounts(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,14 +192,14 @@ func (ns *helperNS) procMounts(t *testing.T, dir string) []helperProcMount {
 }
 
 // mountinfo returns the namespace's mounts at dir ("": all).
-func (ns *helperNS) mountinfo(t *testing.T, dir string) []owfs.MountEntry {
+func (ns *helperNS) mountinfo(t *testing.T, dir string) []mountlib.MountEntry {
 	t.Helper()
 	f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", ns.pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	ms, err := owfs.ParseMountinfo(f, dir)
+	ms, err := mountlib.ParseMountinfo(f, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

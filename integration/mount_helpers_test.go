@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/owfuse/owfuse/owclient/owtest"
-	"github.com/owfuse/owfuse/owfs"
+	"github.com/owfuse/owfuse/owfs/mountlib"
 )
 
 // Limits of a mount's life in the tests. None is a synchronisation delay:
@@ -217,7 +217,7 @@ type mountEntry struct {
 // mounts returns the entries of /proc/self/mountinfo for dir, newest last.
 func mounts(t *testing.T, dir string) []mountEntry {
 	t.Helper()
-	ms, err := owfs.Mounts(dir)
+	ms, err := mountlib.Mounts(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

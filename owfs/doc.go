@@ -1,6 +1,6 @@
-// Package owfs serves an owserver's tree as a FUSE filesystem with
-// go-fuse's fs API: directories are owserver directories, files are
-// property values.
+// Package owfs is the FUSE nodes of an owserver's tree, for go-fuse's fs
+// API: directories are owserver directories, files are property values.
+// Mounting and unmounting them is package mountlib's job.
 //
 // # Tree
 //
@@ -31,14 +31,6 @@
 // Values and listings come through package cache. The kernel keeps entries
 // and attributes (and names that do not exist) for the directory lifetime,
 // so that shells probing for .git do not reach owserver every time.
-//
-// # Processors
-//
-// Serve lets a procGovernor move GOMAXPROCS between 1, while a lone
-// caller reads and writes files (go-fuse's second waiting thread then
-// costs a wake-up per request), and every processor for listings, a big
-// heap and overlapping callers. GOMAXPROCS in the environment turns it
-// off.
 //
 // # Errors
 //

@@ -151,21 +151,17 @@ func TestSizeSchemes(t *testing.T) {
 		{"4096, short page-cache reads", sizePage},
 		{"last value's length, corrected at open", sizeLast},
 	}
-	mount := func(sc sizeScheme, stableTTL time.Duration) *Mounted {
-		cfg := DefaultConfig()
-		cfg.sizing = sc
-		cfg.Lifetimes.Stable = stableTTL
-		m, err := Mount(context.Background(), srv.Addr, t.TempDir(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
+	type mounted struct {
+		Dir     string
+		unmount func()
 	}
-	unmount := func(m *Mounted) {
-		if lazy, err := m.Unmount(); err != nil || lazy {
-			t.Fatalf("unmount: lazy %v, %v", lazy, err)
-		}
+	mount := func(sc sizeScheme, stableTTL time.Duration) mounted {
+		lt := cache.DefaultLifetimes()
+		lt.Stable = stableTTL
+		dir, unmount := realMount(t, srv.Addr, lt, Options{Newline: true, sizing: sc})
+		return mounted{dir, unmount}
 	}
+	unmount := func(m mounted) { m.unmount() }
 	table := map[sizeScheme]map[string]string{}
 	for _, sc := range schemes {
 		table[sc.s] = map[string]string{}

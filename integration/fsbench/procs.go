@@ -22,7 +22,7 @@ import (
 
 	"github.com/owfuse/owfuse/owclient"
 	"github.com/owfuse/owfuse/owclient/owtest"
-	"github.com/owfuse/owfuse/owfs"
+	"github.com/owfuse/owfuse/owfs/mountlib"
 )
 
 // Cleanups run in reverse order of registration, each once, whichever
@@ -321,7 +321,7 @@ type mount struct {
 
 // isMounted reports whether dir is a mountpoint in /proc/self/mountinfo.
 func isMounted(dir string) bool {
-	ms, _ := owfs.Mounts(dir)
+	ms, _ := mountlib.Mounts(dir)
 	return len(ms) > 0
 }
 

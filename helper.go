@@ -1,4 +1,4 @@
-package owfs
+package main
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package owfs
+package main
 
 import (
 	"bufio"
@@ -173,8 +173,7 @@ func NotifyParent(err error) {
 		msg := "ok"
 		if err != nil {
 			kind := "error"
-			var ue *UnreachableError
-			if errors.As(err, &ue) {
+			if unreachable(err) {
 				kind = "unreachable"
 			}
 			msg = kind + "\t" + strings.ReplaceAll(err.Error(), "\n", " ")
@@ -196,7 +195,7 @@ func DaemonLogger(logFile string, level slog.Level) (*slog.Logger, error) {
 	}
 	w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, "owfuse")
 	if err != nil {
-		return slog.New(discard{}), nil
+		return slog.New(slog.DiscardHandler), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
 }

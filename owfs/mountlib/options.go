@@ -1,10 +1,11 @@
-package owfs
+package mountlib
 
 import (
 	"fmt"
 	"log/slog"
 	"math"
 	"net"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,21 +48,14 @@ type Config struct {
 	Debug     bool // owfuse's and the protocol's trace
 	FuseDebug bool // go-fuse's trace of every FUSE call
 	Logger    *slog.Logger
-
-	// governProcs lets the mount move GOMAXPROCS (see procGovernor). It
-	// changes the whole process, so only Serve, which owns the process,
-	// sets it, and not when GOMAXPROCS is in the environment.
-	governProcs bool
-	sizing      sizeScheme // see sizeScheme; tests only
 }
 
 // DefaultConfig returns the defaults; the owner is this process's user.
 func DefaultConfig() Config {
-	uid, gid := ProcessOwner()
 	return Config{
 		Newline:    true,
-		UID:        uid,
-		GID:        gid,
+		UID:        uint32(os.Getuid()),
+		GID:        uint32(os.Getgid()),
 		Lifetimes:  cache.DefaultLifetimes(),
 		CacheSize:  cache.DefaultEntries,
 		CacheBytes: cache.DefaultBytes,

@@ -1,4 +1,4 @@
-package owfs
+package mountlib
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/owfuse/owfuse/cache"
 	"github.com/owfuse/owfuse/owclient"
+	"github.com/owfuse/owfuse/owfs"
 )
 
 // Mounted is a live mount of an owserver.
@@ -28,11 +28,11 @@ type Mounted struct {
 	Server *fuse.Server
 	Client *owclient.Client
 	Cache  *cache.Cache
-	Root   *Root
+	Root   *owfs.Root
 
-	metrics  *metrics      // nil unless Config.MetricsListen
-	governor *procGovernor // nil unless Serve asked for one
-	stopper  *stopper      // ends the calls waiting for owserver at unmount
+	log     *slog.Logger
+	metrics *metrics // nil unless Config.MetricsListen
+	stopper *stopper // ends the calls waiting for owserver at unmount
 }
 
 // Errors of Mount that a caller may want to tell apart.
@@ -44,11 +44,13 @@ var (
 // Mount checks everything it can before touching the mountpoint (the
 // server answers, the mountpoint is a directory and not mounted, FUSE is
 // there) and then mounts server at dir. It returns once the kernel serves
-// the mount.
+// the mount. If ctx ends first, Mount leaves nothing mounted and returns an
+// error wrapping ctx's cause: wait_server may wait a minute for owserver,
+// and a service being stopped meanwhile must not be left with a mount.
 func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error) {
 	log := cfg.Logger
 	if log == nil {
-		log = slog.New(discard{})
+		log = slog.New(slog.DiscardHandler)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -73,7 +75,7 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 	var mx *metrics
 	if cfg.MetricsListen != "" {
 		mx = newMetrics()
-		if err := mx.listen(cfg.MetricsListen); err != nil {
+		if err := mx.listen(cfg.MetricsListen, log); err != nil {
 			return nil, fmt.Errorf("metrics: %w", err)
 		}
 		opts.OnMessage = mx.observe
@@ -84,6 +86,11 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		return nil, err
 	}
 	if err := waitServer(ctx, client, cfg, log); err != nil {
+		if ctx.Err() != nil {
+			client.Close()
+			mx.close()
+			return nil, fmt.Errorf("mount %s: interrupted before the mount was up: %w", abs, context.Cause(ctx))
+		}
 		if !cfg.LazyConnect {
 			client.Close()
 			mx.close()
@@ -97,7 +104,7 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		mx.close()
 		return nil, err
 	}
-	root := New(c, Options{UID: cfg.UID, GID: cfg.GID, ReadOnly: cfg.ReadOnly, Newline: cfg.Newline, Logger: log, sizing: cfg.sizing})
+	root := owfs.New(c, owfs.Options{UID: cfg.UID, GID: cfg.GID, ReadOnly: cfg.ReadOnly, Newline: cfg.Newline, Logger: log})
 	entry, attr, negative := root.KernelTimeouts()
 	mo := fuse.MountOptions{
 		FsName:     client.Addr(),
@@ -122,12 +129,8 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 	if cfg.DefaultPermissions || cfg.AllowOther {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
-	var gov *procGovernor
-	if cfg.governProcs && runtime.GOMAXPROCS(0) > 1 {
-		gov = newProcGovernor(runtime.GOMAXPROCS(0), log)
-	}
 	stop := newStopper()
-	srv, err := mountFS(abs, root, gov, stop, &fs.Options{
+	srv, err := mountFS(abs, root, stop, &fs.Options{
 		MountOptions:    mo,
 		EntryTimeout:    &entry,
 		AttrTimeout:     &attr,
@@ -146,20 +149,21 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		mx.close()
 		return nil, fmt.Errorf("mount %s: %w", abs, err)
 	}
-	m := &Mounted{Dir: abs, Server: srv, Client: client, Cache: c, Root: root, metrics: mx, governor: gov, stopper: stop}
+	m := &Mounted{Dir: abs, Server: srv, Client: client, Cache: c, Root: root, log: log, metrics: mx, stopper: stop}
 	if mx != nil {
 		mx.mounted.Store(m)
+	}
+	if ctx.Err() != nil { // ended while the kernel mounted
+		m.Unmount()
+		return nil, fmt.Errorf("mount %s: interrupted before the mount was up: %w", abs, context.Cause(ctx))
 	}
 	return m, nil
 }
 
 // mountFS is fs.Mount, with the calls that may wait for owserver under
-// stop, and the FUSE calls counted by gov if there is one.
-func mountFS(dir string, root fs.InodeEmbedder, gov *procGovernor, stop *stopper, opts *fs.Options) (*fuse.Server, error) {
-	var raw fuse.RawFileSystem = stoppableFS{RawFileSystem: fs.NewNodeFS(root, opts), s: stop}
-	if gov != nil {
-		raw = governedFS{RawFileSystem: raw, g: gov}
-	}
+// stop.
+func mountFS(dir string, root fs.InodeEmbedder, stop *stopper, opts *fs.Options) (*fuse.Server, error) {
+	raw := stoppableFS{RawFileSystem: fs.NewNodeFS(root, opts), s: stop}
 	srv, err := fuse.NewServer(raw, dir, &opts.MountOptions)
 	if err != nil {
 		return nil, explainFusermount(err)
@@ -330,7 +334,7 @@ func quietLogger(l *slog.Logger) *log.Logger {
 // then is the plain unmount retried, for up to busyPatience.
 func (m *Mounted) Unmount() (lazy bool, err error) {
 	defer m.Close()
-	log := m.Root.fs.log
+	log := m.log
 	underway, cancelled, left := m.stopper.stop(stopGrace, stopLimit)
 	if cancelled > 0 {
 		log.Info("unmount: ended the calls still waiting for owserver", "calls", cancelled, "not_returned", left)
@@ -437,9 +441,6 @@ const (
 // Close releases the owserver connections and the metrics listener, once
 // the filesystem is unmounted.
 func (m *Mounted) Close() {
-	if m.governor != nil {
-		m.governor.stop()
-	}
 	m.Cache.Close()
 	m.Client.Close()
 	m.metrics.close()

@@ -1,8 +1,9 @@
-package owfs
+package mountlib
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -92,7 +93,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 
 // listen opens addr now, so that a taken port fails the mount before it
 // is made, and serves /metrics on it.
-func (m *metrics) listen(addr string) error {
+func (m *metrics) listen(addr string, log *slog.Logger) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -102,7 +103,9 @@ func (m *metrics) listen(addr string) error {
 	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := m.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = err // the listener is gone; nothing to tell a scraper
+			// The mount goes on without metrics; whoever scrapes
+			// finds nothing, and the log says why.
+			log.Error("metrics server stopped", "listen", addr, "err", err)
 		}
 	}()
 	return nil

@@ -1,4 +1,4 @@
-package owfs_test
+package mountlib_test
 
 import (
 	"context"
@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"github.com/owfuse/owfuse/owclient/owtest"
-	"github.com/owfuse/owfuse/owfs"
+	"github.com/owfuse/owfuse/owfs/mountlib"
 )
 
 // testMount mounts a fresh owserver started with args in a temporary
 // directory, in this process, and unmounts it when the test ends.
-func testMount(t *testing.T, cfg owfs.Config, args ...string) (*owfs.Mounted, *owtest.Owserver) {
+func testMount(t *testing.T, cfg mountlib.Config, args ...string) (*mountlib.Mounted, *owtest.Owserver) {
 	t.Helper()
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		if owtest.InCI() {
@@ -27,7 +27,7 @@ func testMount(t *testing.T, cfg owfs.Config, args ...string) (*owfs.Mounted, *o
 		t.Skip("no /dev/fuse")
 	}
 	srv := owtest.StartOwserver(t, args...)
-	m, err := owfs.Mount(context.Background(), srv.Addr, t.TempDir(), cfg)
+	m, err := mountlib.Mount(context.Background(), srv.Addr, t.TempDir(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func testMount(t *testing.T, cfg owfs.Config, args ...string) (*owfs.Mounted, *o
 // Many readers of one property at once share owserver messages, counted
 // by the cache.
 func TestConcurrentReadersShareMessages(t *testing.T) {
-	cfg := owfs.DefaultConfig()
+	cfg := mountlib.DefaultConfig()
 	cfg.Lifetimes.Volatile = 0 // nothing stored: only sharing can save messages
 	m, _ := testMount(t, cfg, "--fake", "10")
 	p := filepath.Join(m.Dir, "10.67C6697351FF", "temperature")
@@ -84,7 +84,7 @@ func TestConcurrentReadersShareMessages(t *testing.T) {
 // Listing a device again within the directory lifetime costs no owserver
 // message.
 func TestWarmListingIsFree(t *testing.T) {
-	m, _ := testMount(t, owfs.DefaultConfig(), "--fake", "10,28")
+	m, _ := testMount(t, mountlib.DefaultConfig(), "--fake", "10,28")
 	dev := filepath.Join(m.Dir, "28.4AEC29CDBAAB")
 	list := func() {
 		es, err := os.ReadDir(dev)
@@ -113,7 +113,7 @@ func TestWarmListingIsFree(t *testing.T) {
 // (A page-cache scheme with exact sizes failed exactly this: the size is
 // the inode's, shared by handles that hold different values.)
 func TestReadersStayExactWhileValuesChange(t *testing.T) {
-	cfg := owfs.DefaultConfig()
+	cfg := mountlib.DefaultConfig()
 	cfg.Lifetimes.Volatile = 30 * time.Millisecond
 	cfg.Lifetimes.Stable = 50 * time.Millisecond
 	m, _ := testMount(t, cfg, "--fake", "10")

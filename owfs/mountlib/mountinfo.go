@@ -1,4 +1,4 @@
-package owfs
+package mountlib
 
 import (
 	"bufio"

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/owfuse/owfuse/owclient/owshell"
+	"github.com/owfuse/owfuse/owfs/mountlib"
+)
+
+// settingFlag is one mountlib.Setting as a flag value. It records the text
+// given last, from the environment or the command line; the mount checks
+// the values once all are read, so that a flag can correct a variable.
+type settingFlag struct {
+	name string
+	raw  map[string]string
+}
+
+func (f settingFlag) Set(v string) error { f.raw[f.name] = v; return nil }
+func (f settingFlag) String() string {
+	if f.raw == nil {
+		return ""
+	}
+	return f.raw[f.name]
+}
+
+// mountCommand is `owfuse mount`: one flag per mountlib.Setting, each also an
+// -o option and an OWFUSE_ variable.
+func mountCommand() *cli.Command {
+	raw := map[string]string{}
+	var flags []cli.Flag
+	for _, s := range mountlib.Settings {
+		env := []string{"OWFUSE_" + strings.ToUpper(s.Name)}
+		if s.Bool {
+			flags = append(flags, &cli.BoolFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env,
+				Value: s.Default() == "true", DisableDefaultText: s.Default() != "true"})
+		} else {
+			flags = append(flags, &cli.GenericFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env,
+				Value: settingFlag{s.Name, raw}, DefaultText: s.Default()})
+		}
+	}
+	flags = append(flags,
+		&cli.StringSliceFlag{Name: "o", Usage: "mount `OPTIONS`, comma-separated: the flags above with underscores (-o ro,temp_scale=F)"},
+		&cli.BoolFlag{Name: "fake", Hidden: true, Usage: "check the command line, mount nothing (mount -f)"})
+	return &cli.Command{
+		Name:      "mount",
+		Usage:     "serve owserver's tree at MOUNTPOINT until unmounted or interrupted",
+		ArgsUsage: "SERVER MOUNTPOINT [-o OPTIONS]",
+		Flags:     flags,
+		Action: func(c *cli.Context) error {
+			cfg := mountlib.DefaultConfig()
+			for _, s := range mountlib.Settings {
+				v, ok := raw[s.Name]
+				if s.Bool {
+					v, ok = strconv.FormatBool(c.Bool(s.FlagName())), c.IsSet(s.FlagName())
+				}
+				if !ok {
+					continue
+				}
+				if err := s.Set(&cfg, v); err != nil {
+					from := ""
+					if env := "OWFUSE_" + strings.ToUpper(s.Name); os.Getenv(env) == v {
+						from = " (from $" + env + ")"
+					}
+					return owshell.UsageErrorf("%v%s (see owfuse mount --help)", err, from)
+				}
+			}
+			if c.NArg() != 2 {
+				return owshell.UsageErrorf("mount needs SERVER and MOUNTPOINT, got %q (see owfuse mount --help)", c.Args().Slice())
+			}
+			if c.Bool("fake") {
+				return nil
+			}
+			return serve(c.Context, c.Args().Get(0), c.Args().Get(1), cfg, c.App.ErrWriter)
+		},
+	}
+}
+
+// serve runs the mount and turns its error into one line and an exit
+// code.
+func serve(ctx context.Context, server, dir string, cfg mountlib.Config, stderr io.Writer) error {
+	err := runMount(ctx, server, dir, cfg, stderr)
+	switch {
+	case err == nil:
+		return nil
+	case unreachable(err):
+		return cli.Exit("owfuse: "+err.Error(), owshell.ExitUnreachable)
+	}
+	return cli.Exit("owfuse: "+err.Error(), owshell.ExitError)
+}
+
+// unreachable reports whether a mount failed because owserver did not
+// answer, in this process or in a daemon child: the one test behind exit
+// status 69 and the daemon's report to its parent.
+func unreachable(err error) bool {
+	var ue *mountlib.UnreachableError
+	var ce *ChildError
+	return errors.As(err, &ue) || (errors.As(err, &ce) && ce.Unreachable)
+}
+
+// runMount mounts and serves until SIGINT or SIGTERM or an unmount from
+// outside; with cfg.Daemon it returns as soon as a detached copy of this
+// program reports the mount live. The process-wide decisions (signals,
+// re-executing, the collector's settings) are made here and nowhere else.
+func runMount(ctx context.Context, server, dir string, cfg mountlib.Config, stderr io.Writer) error {
+	if cfg.Daemon && !IsDaemonChild() {
+		dir, logFile, err := absPaths(dir, cfg.LogFile)
+		if err != nil {
+			return err
+		}
+		return Daemonize(os.Args[1:], dir, logFile, cfg.WaitServer+cfg.Timeout+30*time.Second)
+	}
+	if IsDaemonChild() {
+		dir, cfg.LogFile = daemonPaths(dir, cfg.LogFile)
+	}
+	tuneCollector()
+
+	// Before mounting: a signal that comes as soon as the mount answers
+	// (or the parent of a daemon returns) must unmount, not kill us.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	level := slog.LevelInfo
+	if cfg.Debug || cfg.FuseDebug {
+		level = slog.LevelDebug
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if IsDaemonChild() || cfg.LogFile != "" {
+		l, err := DaemonLogger(cfg.LogFile, level)
+		if err != nil {
+			NotifyParent(err)
+			return fmt.Errorf("log file: %w", err)
+		}
+		cfg.Logger = l
+	}
+
+	// SIGINT and SIGTERM end ctx, which stops a mount under way or
+	// unmounts a live one; SIGHUP drops the caches of a live one.
+	var live atomic.Pointer[mountlib.Mounted]
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				if sig != syscall.SIGHUP {
+					cancel(signalError{sig})
+					return
+				}
+				if m := live.Load(); m != nil {
+					m.Cache.Purge()
+					cfg.Logger.Info("SIGHUP: caches dropped")
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	m, err := mountlib.Mount(ctx, server, dir, cfg)
+	if err != nil {
+		NotifyParent(err)
+		return err
+	}
+	live.Store(m)
+	NotifyParent(nil) // first: a slow log must not hold up the parent
+	cfg.Logger.Info("mounted", "server", m.Client.Addr(), "mountpoint", m.Dir)
+	if !IsDaemonChild() {
+		fmt.Fprintf(stderr, "owfuse: serving owserver %s at %s; stop with Ctrl-C or umount %s\n", m.Client.Addr(), m.Dir, m.Dir)
+	}
+	if err := m.Serve(ctx); err != nil {
+		return err
+	}
+	attrs := []any{"mountpoint", m.Dir}
+	var se signalError
+	if errors.As(context.Cause(ctx), &se) {
+		attrs = append(attrs, "signal", se.sig.String())
+	}
+	cfg.Logger.Info("unmounted", attrs...)
+	return nil
+}
+
+// signalError is the cause of the end of a mount's context: a signal.
+type signalError struct{ sig os.Signal }
+
+func (e signalError) Error() string { return "signal " + e.sig.String() }
+
+// tuneCollector sets the garbage collector for a daemon that runs for
+// months on small machines and holds a go-fuse node per name the kernel
+// knows: collect sooner than Go's default, which lets the heap double, and
+// harder near 48 MiB. GOGC and GOMEMLIMIT in the environment win. make
+// bench measures the effect (peak RSS of a 1,000-device walk).
+func tuneCollector() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(30)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(48 << 20)
+	}
+}
