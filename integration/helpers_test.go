@@ -40,6 +40,12 @@ const runTimeout = 30 * time.Second
 // owfuseBin is the binary TestMain built.
 var owfuseBin string
 
+// daemonRace reports whether owfuseBin is built with the race detector:
+// when OWFUSE_RACE_DAEMON=1 (make unit sets it; make race-gomaxprocs1 does
+// not, so that the memory bounds are checked on a plain build in the same
+// CI run). go-fuse's docs ask for its servers to be tested so.
+var daemonRace = os.Getenv("OWFUSE_RACE_DAEMON") == "1"
+
 func TestMain(m *testing.M) {
 	os.Exit(buildAndRun(m))
 }
@@ -58,12 +64,33 @@ func buildAndRun(m *testing.M) int {
 	}
 	owfuseBin = filepath.Join(dir, "owfuse")
 	build := exec.Command("go", "build", "-o", owfuseBin, ".")
+	if daemonRace {
+		build.Args = append(build.Args[:2], append([]string{"-race"}, build.Args[2:]...)...)
+		// Every owfuse the tests start, daemons included (whose stderr
+		// goes nowhere), writes its race reports here.
+		os.Setenv("GORACE", "log_path="+filepath.Join(dir, "race"))
+	}
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "integration: go build in %s: %v\n%s", root, err, out)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	if daemonRace && raceReports(dir) && code == 0 {
+		code = 1
+	}
+	return code
+}
+
+// raceReports prints the race detector's reports that owfuse processes
+// left in dir, and reports whether there were any.
+func raceReports(dir string) bool {
+	files, _ := filepath.Glob(filepath.Join(dir, "race.*"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		fmt.Fprintf(os.Stderr, "integration: the race detector reported in owfuse (%s):\n%s\n", filepath.Base(f), b)
+	}
+	return len(files) > 0
 }
 
 // repoRoot returns the directory of the go.mod this package belongs to.

@@ -268,8 +268,8 @@ const deadCheckTimeout = 2 * time.Second
 //
 // The last pause is cut short at the deadline, and a last ping made
 // there: giving up as soon as the next pause would pass the deadline
-// gave up after 1.4 s of wait_server=2s and 3.0 s of 5s (pings at 0,
-// 0.2, 0.6, 1.4 and 3.0 s), with owserver perhaps starting meanwhile.
+// gave up well before it (the pauses double), with owserver perhaps
+// starting meanwhile.
 func waitServer(ctx context.Context, client *owclient.Client, cfg Config, log *slog.Logger) error {
 	deadline := time.Now().Add(cfg.WaitServer)
 	backoff := 200 * time.Millisecond
@@ -370,8 +370,7 @@ func (m *Mounted) Unmount() (lazy bool, err error) {
 // connection, which it does only when the filesystem is mounted nowhere:
 // a copy of the mount in another mount namespace (unshare -m, a systemd
 // service's PrivateTmp) keeps it alive, and waiting for that held owfuse
-// as long as the namespace lived (5.7 s for an `unshare -m sleep 6`; a
-// service's, for ever). This process's exit ends the connection for
+// as long as the namespace lived (a service's: for ever). This process's exit ends the connection for
 // those copies too, as for a lazy detach.
 func (m *Mounted) waitLoops(log *slog.Logger) {
 	done := make(chan struct{})

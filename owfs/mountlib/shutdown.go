@@ -13,8 +13,8 @@ import (
 // Why: a call waits for owserver for up to the request timeout (10 s by
 // default), and forever if the kernel never interrupts it. At SIGTERM
 // such a call kept its caller's file open, so the unmount found the mount
-// busy, detached it lazily and then waited 5 s for the kernel to end the
-// session; 50 readers of a frozen owserver held owfuse for 5-7 s, and most
+// busy, detached it lazily and then waited for the kernel to end the
+// session; readers of a frozen owserver held owfuse for seconds, and most
 // of them then got "Software caused connection abort" from the dying
 // connection. go-fuse cancels its calls only once the connection has
 // ended, which is what the unmount was waiting for. So the calls that may
@@ -22,11 +22,10 @@ import (
 // either stop or the kernel's interrupt.
 //
 // The interrupt (Ctrl-C on a cat of a frozen owserver) must still reach
-// a call, and only a select can join two channels. A goroutine per call
-// to do so cost 3 us a call in BenchmarkStopperCall, a timer per call
-// 1 us (this design: 0.5 us, on the same loaded 2-core machine), and
-// reads of cached values make three such calls each; yet only a call
-// that waits can be interrupted. So one watcher, running only while calls are under way,
+// a call, and only a select can join two channels. A goroutine or a
+// timer per call to do so is paid by every call (BenchmarkStopperCall
+// compares), and reads of cached values make three such calls each; yet
+// only a call that waits can be interrupted. So one watcher, running only while calls are under way,
 // looks at them every watchAfter and starts a forwarding goroutine for
 // each that it finds under way twice.
 type stopper struct {
