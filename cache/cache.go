@@ -467,7 +467,7 @@ func usableName(name string) bool {
 // does not fail the listing, and the log says why.
 func (c *Cache) fixNames(ctx context.Context, path string, entries []Entry) []Entry {
 	var ids map[string]string // alias -> id
-	if HoldsDevices(path) {
+	if owclient.ParsePath(path).ListsDevices() {
 		c.counters.messages[msgRead].Add(1)
 		if list, err := c.client.Read(ctx, "/settings/alias/list"); err == nil {
 			ids = parseAliasList(list)
@@ -505,7 +505,7 @@ func parseAliasList(b []byte) map[string]string {
 	ids := map[string]string{}
 	for _, line := range strings.Split(string(b), "\n") {
 		sn, alias, ok := strings.Cut(strings.TrimSuffix(line, "\r"), "=")
-		if ok && len(sn) == 16 && isDeviceName(sn) {
+		if ok && len(sn) == 16 && owclient.IsDeviceName(sn) {
 			ids[alias] = strings.ToUpper(sn[:2] + "." + sn[2:14])
 		}
 	}
@@ -692,7 +692,7 @@ func (c *Cache) dropAliased(loc location) {
 		if strings.Contains(dev, "/") {
 			continue // not a device's value
 		}
-		if loc.family == "" || !isDeviceName(dev) {
+		if loc.family == "" || !owclient.IsDeviceName(dev) {
 			c.lru.Remove(k)
 		}
 	}
