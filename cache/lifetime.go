@@ -1,34 +1,13 @@
 package cache
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/owfuse/owfuse/owclient"
 )
 
-// Class is how long a cached answer may be served.
-type Class int
-
-// Change classes, named after OWFS's (ow_filetype.h).
-const (
-	Volatile  Class = iota // may change at any time: temperatures, counters, clocks
-	Stable                 // changes when written: alias, temphigh, settings
-	Fixed                  // never changes: ROM id, family, type, structure lines
-	Directory              // a directory listing
-)
-
-var classNames = [...]string{"volatile", "stable", "fixed", "directory"}
-
-func (c Class) String() string {
-	if int(c) < len(classNames) {
-		return classNames[c]
-	}
-	return fmt.Sprintf("Class(%d)", int(c))
-}
-
-// Lifetimes says how long each class is served from the cache; 0 disables
-// caching for that class.
+// Lifetimes says how long values of each change class, and listings, are
+// served from the cache; 0 disables caching them.
 type Lifetimes struct {
 	Fixed     time.Duration
 	Stable    time.Duration
@@ -44,27 +23,22 @@ func DefaultLifetimes() Lifetimes {
 	return Lifetimes{Fixed: time.Hour, Stable: 30 * time.Second, Volatile: time.Second, Directory: 10 * time.Second}
 }
 
-func (l Lifetimes) of(c Class) time.Duration {
-	switch c {
-	case Fixed:
-		return l.Fixed
-	case Stable:
-		return l.Stable
-	case Directory:
-		return l.Directory
-	}
-	return l.Volatile
+// of is the lifetime of a change class.
+func (l Lifetimes) of(c owclient.ChangeClass) time.Duration {
+	return byLifetime(c, l.Fixed, l.Stable, l.Volatile)
 }
 
-// classOf maps a structure line's change letter to a Class.
-func classOf(c owclient.ChangeClass) Class {
+// byLifetime picks, of what belongs to fixed, stable and volatile values,
+// what belongs to class c. Timer values (clocks) and classes no structure
+// line has count as volatile: a second is all a clock's reader allows.
+func byLifetime[T any](c owclient.ChangeClass, fixed, stable, volatile T) T {
 	switch c {
 	case owclient.Fixed:
-		return Fixed
+		return fixed
 	case owclient.Stable:
-		return Stable
+		return stable
 	}
-	return Volatile // 'v', 't' and anything unknown
+	return volatile
 }
 
 // canonicalDevice is the name that keys a device's values: its id in
@@ -101,12 +75,12 @@ func locate(path string) location {
 
 // topClass is the class of values outside device directories, which have
 // no structure lines.
-func topClass(top string) Class {
+func topClass(top string) owclient.ChangeClass {
 	switch top {
 	case "settings":
-		return Stable
+		return owclient.Stable
 	case "structure":
-		return Fixed
+		return owclient.Fixed
 	}
-	return Volatile
+	return owclient.Volatile
 }
