@@ -351,7 +351,7 @@ func (p *propNode) commitPart(ctx context.Context, data []byte, offset int64) (i
 // node can deadlock.
 func (p *propNode) invalidate(value []byte) {
 	p.NotifyContent(0, 0)
-	if strings.HasSuffix(p.path, "/alias") {
+	if pp := owclient.ParsePath(p.path); pp.Device != "" && pp.Property == "alias" {
 		// The device directory's name changes in its parent.
 		if parent, name := p.parentOfDevice(); parent != nil {
 			parent.NotifyEntry(name)
