@@ -71,7 +71,7 @@ type Property struct {
 	// properties owserver has no line for.
 	Structure owclient.Structure
 	Known     bool
-	Class     Class
+	Class     owclient.ChangeClass // Fixed for a directory: its listing has a lifetime of its own
 	// InDevice says the path lies in a device directory, not in one of
 	// owserver's own (settings, statistics, bus.N/interface, …).
 	InDevice bool
@@ -234,16 +234,16 @@ func (c *Cache) Len() int { return c.lru.Len() }
 // which Options.Bytes bounds.
 func (c *Cache) Bytes() int64 { return c.lru.Bytes() }
 
-func (c *Cache) lookup(key string, class Class) (any, bool) {
+func (c *Cache) lookup(key string, n *counter) (any, bool) {
 	e, ok := c.lru.Get(key)
 	if ok && c.opts.Now().Before(e.expires) {
-		c.counters.hits[class].Add(1)
+		n.hits.Add(1)
 		return e.value, true
 	}
 	if ok {
 		c.lru.Remove(key)
 	}
-	c.counters.misses[class].Add(1)
+	n.misses.Add(1)
 	return nil, false
 }
 
@@ -326,7 +326,7 @@ func (c *Cache) Dir(ctx context.Context, path string) ([]Entry, error) {
 	}
 	key := "d" + path
 	if lifetime > 0 {
-		if v, ok := c.lookup(key, Directory); ok {
+		if v, ok := c.lookup(key, &c.counters.directory); ok {
 			return v.([]Entry), nil
 		}
 	}
@@ -439,7 +439,7 @@ func (c *Cache) Present(ctx context.Context, path string) (bool, error) {
 	key := "p" + path
 	lifetime := c.opts.Lifetimes.Directory
 	if lifetime > 0 {
-		if v, ok := c.lookup(key, Directory); ok {
+		if v, ok := c.lookup(key, &c.counters.directory); ok {
 			return v.(bool), nil
 		}
 	}
@@ -467,7 +467,7 @@ func usableName(name string) bool {
 // does not fail the listing, and the log says why.
 func (c *Cache) fixNames(ctx context.Context, path string, entries []Entry) []Entry {
 	var ids map[string]string // alias -> id
-	if HoldsDevices(path) {
+	if owclient.ParsePath(path).ListsDevices() {
 		c.counters.messages[msgRead].Add(1)
 		if list, err := c.client.Read(ctx, "/settings/alias/list"); err == nil {
 			ids = parseAliasList(list)
@@ -505,7 +505,7 @@ func parseAliasList(b []byte) map[string]string {
 	ids := map[string]string{}
 	for _, line := range strings.Split(string(b), "\n") {
 		sn, alias, ok := strings.Cut(strings.TrimSuffix(line, "\r"), "=")
-		if ok && len(sn) == 16 && isDeviceName(sn) {
+		if ok && len(sn) == 16 && owclient.IsDeviceName(sn) {
 			ids[alias] = strings.ToUpper(sn[:2] + "." + sn[2:14])
 		}
 	}
@@ -614,7 +614,7 @@ func (c *Cache) Read(ctx context.Context, path string) ([]byte, error) {
 		c.aliased.Store(true)
 	}
 	if lifetime > 0 {
-		if v, ok := c.lookup(key, p.Class); ok {
+		if v, ok := c.lookup(key, c.counters.of(p.Class)); ok {
 			return v.([]byte), nil
 		}
 	}
@@ -692,7 +692,7 @@ func (c *Cache) dropAliased(loc location) {
 		if strings.Contains(dev, "/") {
 			continue // not a device's value
 		}
-		if loc.family == "" || !isDeviceName(dev) {
+		if loc.family == "" || !owclient.IsDeviceName(dev) {
 			c.lru.Remove(k)
 		}
 	}
@@ -718,23 +718,23 @@ func (c *Cache) Property(ctx context.Context, path string) (Property, error) {
 	if loc.device == "" {
 		switch {
 		case loc.top == "structure":
-			return Property{Class: Fixed}, nil
+			return Property{Class: owclient.Fixed}, nil
 		case loc.top == "simultaneous" && loc.property != "":
 			// owserver has lines for these too, under
 			// /structure/simultaneous: some are writable, some not.
 			return c.structure(ctx, "simultaneous", loc.property)
 		}
 		if strings.HasSuffix(loc.top, "/interface") && strings.HasPrefix(loc.property, "settings/") {
-			return Property{Class: Stable}, nil // the bus master's settings change when written
+			return Property{Class: owclient.Stable}, nil // the bus master's settings change when written
 		}
 		return Property{Class: topClass(loc.top)}, nil
 	}
 	if loc.property == "" {
-		return Property{Structure: owclient.Structure{Type: 'D', Access: owclient.NoAccess}, Known: true, Class: Directory}, nil
+		return Property{Structure: owclient.Structure{Type: 'D', Access: owclient.NoAccess}, Known: true, Class: owclient.Fixed}, nil
 	}
 	if loc.property == "family" {
 		// Known without asking, and needed to ask about aliased devices.
-		return Property{Structure: familyStructure, Known: true, Class: Fixed, InDevice: true}, nil
+		return Property{Structure: familyStructure, Known: true, Class: owclient.Fixed, InDevice: true}, nil
 	}
 	family := loc.family
 	if family == "" {
@@ -765,18 +765,18 @@ func (c *Cache) structure(ctx context.Context, family, property string) (Propert
 		var se *owclient.ServerError
 		switch {
 		case err == nil:
-			return Property{Structure: st, Known: true, Class: classOf(st.Change)}, nil
+			return Property{Structure: st, Known: true, Class: st.Change}, nil
 		case errors.Is(err, syscall.EISDIR):
-			return Property{Structure: owclient.Structure{Type: 'D', Access: owclient.NoAccess}, Known: true, Class: Directory}, nil
+			return Property{Structure: owclient.Structure{Type: 'D', Access: owclient.NoAccess}, Known: true, Class: owclient.Fixed}, nil
 		case errors.As(err, &se):
 			// owserver has no line for it (hidden or newer properties):
 			// assume the worst, a volatile value.
-			return Property{Class: Volatile}, nil
+			return Property{Class: owclient.Volatile}, nil
 		case errors.Is(err, owclient.ErrBadStructure):
 			// Garbage where a line should be: as if there were none, once,
 			// rather than an error on every lookup.
 			c.log().Warn("owserver sent a structure line that does not parse; treating the property as volatile, without one", "family", family, "property", property, "err", err)
-			return Property{Class: Volatile}, nil
+			return Property{Class: owclient.Volatile}, nil
 		}
 		return nil, err
 	})

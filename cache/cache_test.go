@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -203,11 +204,22 @@ func TestVolatileValueLivesItsLifetime(t *testing.T) {
 		t.Fatalf("%d reads after the lifetime, want 2", n)
 	}
 	st := c.Stats()
-	if st.Hits[cache.Volatile] != 2 || st.Misses[cache.Volatile] != 2 {
-		t.Errorf("volatile hits %d misses %d, want 2 and 2", st.Hits[cache.Volatile], st.Misses[cache.Volatile])
+	if st.Hits.Volatile != 2 || st.Misses.Volatile != 2 {
+		t.Errorf("volatile hits %d misses %d, want 2 and 2", st.Hits.Volatile, st.Misses.Volatile)
 	}
 	if got := tr.readCount("/structure/10/temperature"); got != 1 {
 		t.Errorf("structure read %d times, want once", got)
+	}
+}
+
+// Metrics label counts by these words; a dashboard breaks if one changes.
+func TestCountsLabels(t *testing.T) {
+	got := map[string]uint64{}
+	for name, n := range (cache.Counts{Fixed: 1, Stable: 2, Volatile: 3, Directory: 4}).All() {
+		got[name] = n
+	}
+	if want := map[string]uint64{"fixed": 1, "stable": 2, "volatile": 3, "directory": 4}; !maps.Equal(got, want) {
+		t.Errorf("Counts.All() = %v, want %v", got, want)
 	}
 }
 
@@ -348,23 +360,26 @@ func TestPropertyClasses(t *testing.T) {
 	c, _ := setup(t, tr, cache.Options{})
 	cases := []struct {
 		path  string
-		class cache.Class
+		class owclient.ChangeClass
 		known bool
 	}{
-		{"/10.67C6697351FF/temperature", cache.Volatile, true},
-		{"/10.67C6697351FF/temphigh", cache.Stable, true},
-		{"/10.67C6697351FF/type", cache.Fixed, true},
-		{"/10.67C6697351FF/errata", cache.Directory, true},
-		{"/10.67C6697351FF/nosuchthing", cache.Volatile, false},
-		{"/settings/timeout/volatile", cache.Stable, false},
-		{"/statistics/read/calls", cache.Volatile, false},
-		{"/structure/10/temperature", cache.Fixed, false},
+		{"/10.67C6697351FF/temperature", owclient.Volatile, true},
+		{"/10.67C6697351FF/temphigh", owclient.Stable, true},
+		{"/10.67C6697351FF/type", owclient.Fixed, true},
+		{"/10.67C6697351FF/errata", owclient.Fixed, true}, // a directory: see below
+		{"/10.67C6697351FF/nosuchthing", owclient.Volatile, false},
+		{"/settings/timeout/volatile", owclient.Stable, false},
+		{"/statistics/read/calls", owclient.Volatile, false},
+		{"/structure/10/temperature", owclient.Fixed, false},
 	}
 	for _, tc := range cases {
 		p, err := c.Property(bg, tc.path)
 		if err != nil || p.Class != tc.class || p.Known != tc.known {
 			t.Errorf("Property(%s) = %+v, %v; want class %v known %v", tc.path, p, err, tc.class, tc.known)
 		}
+	}
+	if p, err := c.Property(bg, "/10.67C6697351FF/errata"); err != nil || !p.Structure.IsDir() {
+		t.Errorf("Property(errata) = %+v, %v; want a directory", p, err)
 	}
 }
 
@@ -434,9 +449,9 @@ func TestReadaheadListsDevices(t *testing.T) {
 		}
 	}
 	after := c.Stats()
-	if after.DirMessages != before.DirMessages || after.Hits[cache.Directory]-before.Hits[cache.Directory] != 3 {
+	if after.DirMessages != before.DirMessages || after.Hits.Directory-before.Hits.Directory != 3 {
 		t.Fatalf("device listings after readahead: %d new messages, %d hits; want 0 and 3",
-			after.DirMessages-before.DirMessages, after.Hits[cache.Directory]-before.Hits[cache.Directory])
+			after.DirMessages-before.DirMessages, after.Hits.Directory-before.Hits.Directory)
 	}
 	// settings is no device: not read ahead.
 	if n := after.DirMessages; n != 4 {

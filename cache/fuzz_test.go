@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/owfuse/owfuse/owclient"
 )
 
 // FuzzParseListing checks that any directory list owserver might send
@@ -32,37 +34,6 @@ func FuzzParseListing(f *testing.F) {
 	})
 }
 
-// FuzzLocate checks that any path splits without panicking into parts
-// that rebuild a path under the same device.
-func FuzzLocate(f *testing.F) {
-	for _, s := range []string{"/10.67C6697351FF/temperature", "/uncached/bus.0/10.67C6697351FF/pages/page.1",
-		"/settings/timeout/volatile", "/kitchen/temperature", "/", "", "//", "/uncached", "/alarm/28.1234567890AB/x"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, p string) {
-		loc := locate(p)
-		if loc.family != "" && len(loc.family) != 2 {
-			t.Fatalf("family %q from %q", loc.family, p)
-		}
-		if loc.device != "" && !strings.HasPrefix(loc.device, "/") {
-			t.Fatalf("device %q from %q", loc.device, p)
-		}
-	})
-}
-
-func TestIsDeviceName(t *testing.T) {
-	for s, want := range map[string]bool{
-		"10.67C6697351FF": true, "1067C6697351FF": true, "10.67C6697351FF.8D": true, "10.67C6697351FF8D": true,
-		"1067C6697351FF.8D": true, "1067C6697351FF8D": true, "10.67c6697351ff": true,
-		"": false, "10": false, "10.67C6697351F": false, "10.67C6697351FFX": false, "10.67C6697351FF.8": false,
-		"10..67C6697351FF": false, "kitchen": false, "bus.0": false, "10.67C6697351FF.8D.": false, "G0.67C6697351FF": false,
-	} {
-		if got := isDeviceName(s); got != want {
-			t.Errorf("isDeviceName(%q) = %v, want %v", s, got, want)
-		}
-	}
-}
-
 // FuzzParseAliasList checks that whatever owserver's alias list holds,
 // only well-formed device ids come out of it, as the names that replace
 // unusable aliases in listings.
@@ -72,7 +43,7 @@ func FuzzParseAliasList(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		for alias, id := range parseAliasList([]byte(s)) {
-			if !isDeviceName(id) || len(id) != 15 || id[2] != '.' || !usableName(id) {
+			if !owclient.IsDeviceName(id) || len(id) != 15 || id[2] != '.' || !usableName(id) {
 				t.Fatalf("id %q for alias %q from %q", id, alias, s)
 			}
 		}

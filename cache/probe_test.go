@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/owfuse/owfuse/cache"
+	"github.com/owfuse/owfuse/owclient"
 )
 
 // On a server that lists without slashes (--no_dirall: MSG_DIR only), the
@@ -18,7 +19,7 @@ func TestProbeByStructure(t *testing.T) {
 	}
 	var devices []string
 	for _, e := range root {
-		if cache.IsDeviceName(e.Name) {
+		if owclient.IsDeviceName(e.Name) {
 			devices = append(devices, "/"+e.Name)
 		}
 	}

@@ -1,6 +1,11 @@
 package cache
 
-import "sync/atomic"
+import (
+	"iter"
+	"sync/atomic"
+
+	"github.com/owfuse/owfuse/owclient"
+)
 
 // Kinds of owserver message the cache counts.
 const (
@@ -12,15 +17,42 @@ const (
 )
 
 type counters struct {
-	hits     [Directory + 1]atomic.Uint64
-	misses   [Directory + 1]atomic.Uint64
-	messages [msgKinds]atomic.Uint64
+	// By lifetime, as Lifetimes has them.
+	fixed, stable, volatile, directory counter
+	messages                           [msgKinds]atomic.Uint64
 }
+
+// counter counts the lookups of one lifetime.
+type counter struct{ hits, misses atomic.Uint64 }
+
+// of is the counter of a change class's lifetime.
+func (c *counters) of(class owclient.ChangeClass) *counter {
+	return byLifetime(class, &c.fixed, &c.stable, &c.volatile)
+}
+
+// Counts are numbers by lifetime, as Lifetimes are durations: by the
+// change class of a value, and for listings.
+type Counts struct {
+	Fixed, Stable, Volatile, Directory uint64
+}
+
+// All yields each count with the name metrics label it by: a change
+// class's word, or "directory".
+func (c Counts) All() iter.Seq2[string, uint64] {
+	return func(yield func(string, uint64) bool) {
+		_ = yield(owclient.Volatile.String(), c.Volatile) &&
+			yield(owclient.Stable.String(), c.Stable) &&
+			yield(owclient.Fixed.String(), c.Fixed) &&
+			yield("directory", c.Directory)
+	}
+}
+
+func (c Counts) total() uint64 { return c.Fixed + c.Stable + c.Volatile + c.Directory }
 
 // Stats is a snapshot of the cache's counters since it was created.
 type Stats struct {
-	Hits   [Directory + 1]uint64 // by Class
-	Misses [Directory + 1]uint64 // by Class; uncached reads are not counted
+	Hits   Counts
+	Misses Counts // uncached reads are not counted
 	// Owserver messages sent, by kind. Reads include structure lines.
 	DirMessages, ReadMessages, WriteMessages uint64
 	// PresenceMessages asked whether a device name absent from a listing
@@ -28,21 +60,11 @@ type Stats struct {
 	PresenceMessages uint64
 }
 
-// TotalHits sums Hits over the classes.
-func (s Stats) TotalHits() (n uint64) {
-	for _, h := range s.Hits {
-		n += h
-	}
-	return n
-}
+// TotalHits sums Hits over the lifetimes.
+func (s Stats) TotalHits() uint64 { return s.Hits.total() }
 
-// TotalMisses sums Misses over the classes.
-func (s Stats) TotalMisses() (n uint64) {
-	for _, m := range s.Misses {
-		n += m
-	}
-	return n
-}
+// TotalMisses sums Misses over the lifetimes.
+func (s Stats) TotalMisses() uint64 { return s.Misses.total() }
 
 // Messages is the number of owserver messages sent.
 func (s Stats) Messages() uint64 {
@@ -51,10 +73,10 @@ func (s Stats) Messages() uint64 {
 
 // Stats returns the counters.
 func (c *Cache) Stats() Stats {
-	var s Stats
-	for i := range s.Hits {
-		s.Hits[i] = c.counters.hits[i].Load()
-		s.Misses[i] = c.counters.misses[i].Load()
+	k := &c.counters
+	s := Stats{
+		Hits:   Counts{Fixed: k.fixed.hits.Load(), Stable: k.stable.hits.Load(), Volatile: k.volatile.hits.Load(), Directory: k.directory.hits.Load()},
+		Misses: Counts{Fixed: k.fixed.misses.Load(), Stable: k.stable.misses.Load(), Volatile: k.volatile.misses.Load(), Directory: k.directory.misses.Load()},
 	}
 	s.DirMessages = c.counters.messages[msgDir].Load()
 	s.ReadMessages = c.counters.messages[msgRead].Load()

@@ -31,6 +31,23 @@ const (
 	Timer    ChangeClass = 't' // every second: clocks
 )
 
+// String names the class in words, as owfuse shows it to people (the
+// user.owfs.change attribute, the class label of cache metrics), who do
+// not know owserver's letters; "unknown" for a letter no line has.
+func (c ChangeClass) String() string {
+	switch c {
+	case Fixed:
+		return "fixed"
+	case Stable:
+		return "stable"
+	case Volatile:
+		return "volatile"
+	case Timer:
+		return "timer"
+	}
+	return "unknown"
+}
+
 // Structure is the metadata owserver gives for a property at
 // /structure/<family>/<property>, e.g. "t,000000,000001,ro,000012,v,".
 type Structure struct {

@@ -65,3 +65,15 @@ func TestFlagHelpers(t *testing.T) {
 		t.Errorf("ParsePressureScale(inHg) = %v, %v", got, err)
 	}
 }
+
+// The words are what user.owfs.change shows and metrics label: renaming
+// one breaks scripts that read them.
+func TestChangeClassString(t *testing.T) {
+	for c, want := range map[owclient.ChangeClass]string{
+		owclient.Fixed: "fixed", owclient.Stable: "stable", owclient.Volatile: "volatile", owclient.Timer: "timer", 'x': "unknown", 0: "unknown",
+	} {
+		if got := c.String(); got != want {
+			t.Errorf("ChangeClass(%q).String() = %q, want %q", byte(c), got, want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/owfuse/owfuse/cache"
+	"github.com/owfuse/owfuse/owclient"
 )
 
 // dirNode is an owserver directory: the root, a device, a subdirectory
@@ -33,13 +34,6 @@ var (
 	_ = (fs.NodeRmdirer)((*dirNode)(nil))
 	_ = (fs.NodeRenamer)((*dirNode)(nil))
 )
-
-// specialNames are owserver's own directories at the root. They can be
-// looked up even when the listing hides them.
-var specialNames = map[string]bool{
-	"uncached": true, "settings": true, "system": true, "statistics": true,
-	"structure": true, "simultaneous": true, "alarm": true,
-}
 
 const dirMode = syscall.S_IFDIR | 0o755
 
@@ -112,10 +106,11 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	i := sort.Search(len(es), func(i int) bool { return es[i].Name >= name })
 	found := i < len(es) && es[i].Name == name
 	isDir := found && es[i].IsDir
-	if !found && d.path == "/" && specialNames[name] {
+	if !found && d.path == "/" && owclient.IsSpecialDir(name) {
+		// They exist even when the listing hides them (hide_special).
 		found, isDir = true, true
 	}
-	if !found && cache.IsDeviceName(name) && cache.HoldsDevices(d.path) {
+	if !found && owclient.IsDeviceName(name) && owclient.ParsePath(d.path).ListsDevices() {
 		// owserver serves a device under its id when it lists it by its
 		// alias, and under every spelling of the id (lower case, no dot,
 		// with CRC) while it lists one: ask it. A server that cannot

@@ -112,10 +112,6 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 	return fuse.ReadResultData(h.value[off:end]), 0
 }
 
-// maxValue bounds one message's path and value together: owserver takes
-// no more, and resets the connection beyond.
-const maxValue = owclient.MaxServerPayload
-
 // Write - FUSE call. See handle for the rules.
 func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	h.mu.Lock()
@@ -135,7 +131,7 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 	if off != h.next {
 		h.pending, h.sentLen, h.held = h.pending[:0], -1, false
 	}
-	if len(h.pending)+len(data) > maxValue-len(h.node.path)-1 {
+	if len(h.pending)+len(data) > owclient.MaxServerPayload-len(h.node.path)-1 {
 		h.pending, h.sentLen, h.held = h.pending[:0], -1, false
 		return 0, h.node.fs.fail(syscall.EFBIG)
 	}

@@ -65,7 +65,7 @@ func (p *propNode) writable() bool {
 		return p.prop.Structure.Writable()
 	}
 	// Settings, and device properties without a structure line.
-	return p.prop.Class == cache.Stable || (p.prop.Class == cache.Volatile && p.prop.InDevice)
+	return p.prop.Class == owclient.Stable || (p.prop.Class == owclient.Volatile && p.prop.InDevice)
 }
 
 func (p *propNode) mode() uint32 {
@@ -351,7 +351,7 @@ func (p *propNode) commitPart(ctx context.Context, data []byte, offset int64) (i
 // node can deadlock.
 func (p *propNode) invalidate(value []byte) {
 	p.NotifyContent(0, 0)
-	if strings.HasSuffix(p.path, "/alias") {
+	if pp := owclient.ParsePath(p.path); pp.Device != "" && pp.Property == "alias" {
 		// The device directory's name changes in its parent.
 		if parent, name := p.parentOfDevice(); parent != nil {
 			parent.NotifyEntry(name)
@@ -383,7 +383,7 @@ func (p *propNode) xattrs() map[string]string {
 		"user.owfs.type":      typeName(s.Type),
 		"user.owfs.access":    string(s.Access),
 		"user.owfs.size":      strconv.Itoa(s.Size),
-		"user.owfs.change":    changeName(s.Change),
+		"user.owfs.change":    s.Change.String(),
 	}
 }
 
@@ -430,20 +430,6 @@ var typeNames = map[byte]string{
 func typeName(t byte) string {
 	if n, ok := typeNames[t]; ok {
 		return n
-	}
-	return "unknown"
-}
-
-func changeName(c owclient.ChangeClass) string {
-	switch c {
-	case owclient.Fixed:
-		return "fixed"
-	case owclient.Stable:
-		return "stable"
-	case owclient.Volatile:
-		return "volatile"
-	case owclient.Timer:
-		return "timer"
 	}
 	return "unknown"
 }

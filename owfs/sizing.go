@@ -5,7 +5,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 
-	"github.com/owfuse/owfuse/cache"
+	"github.com/owfuse/owfuse/owclient"
 )
 
 // sizeScheme is how files report their size. The mount uses sizeGuess; the
@@ -79,7 +79,7 @@ func (p *propNode) size(f fs.FileHandle) (uint64, time.Duration) {
 	if cached {
 		return uint64(len(p.present(v))), until()
 	}
-	if n := p.last.Load(); n >= 0 && p.prop.Class == cache.Fixed && !p.writable() {
+	if n := p.last.Load(); n >= 0 && p.prop.Class == owclient.Fixed && !p.writable() {
 		return uint64(n), keep
 	}
 	return p.width(), keep

@@ -294,7 +294,7 @@ func waitDevices(addr string, want int, timeout time.Duration) error {
 		cancel()
 		n := 0
 		for _, p := range list {
-			if deviceName.MatchString(strings.Trim(p, "/")) {
+			if owclient.IsDeviceName(strings.Trim(p, "/")) {
 				n++
 			}
 		}

@@ -7,11 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/owfuse/owfuse/owclient"
 )
 
 // readOnce does what cat or Python's open().read() does: open, read with
@@ -143,11 +144,6 @@ func burst(n int, op func(buf []byte) error) (time.Duration, int, error) {
 	return time.Since(t0), int(errs.Load()), err
 }
 
-// deviceName matches a device directory at the root (family.id), as
-// opposed to bus.0, uncached, settings, system, statistics, structure,
-// simultaneous and alarm.
-var deviceName = regexp.MustCompile(`^[0-9A-Fa-f]{2}\.[0-9A-Fa-f]{12}$`)
-
 // walkResult is one tree walk.
 type walkResult struct {
 	devices, done, entries, errs int // done: device directories walked to the end
@@ -187,7 +183,7 @@ func treeWalk(root string, limit time.Duration) (r walkResult) {
 	}
 	var devs []string
 	for _, de := range des {
-		if deviceName.MatchString(de.Name()) {
+		if owclient.IsDeviceName(de.Name()) {
 			devs = append(devs, de.Name())
 		}
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sys/unix"
 
-	"github.com/owfuse/owfuse/cache"
 	"github.com/owfuse/owfuse/owclient"
 )
 
@@ -74,9 +73,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	st := mt.Cache.Stats()
-	for c := cache.Volatile; c <= cache.Directory; c++ {
-		ch <- prometheus.MustNewConstMetric(descHits, prometheus.CounterValue, float64(st.Hits[c]), c.String())
-		ch <- prometheus.MustNewConstMetric(descMisses, prometheus.CounterValue, float64(st.Misses[c]), c.String())
+	for class, n := range st.Hits.All() {
+		ch <- prometheus.MustNewConstMetric(descHits, prometheus.CounterValue, float64(n), class)
+	}
+	for class, n := range st.Misses.All() {
+		ch <- prometheus.MustNewConstMetric(descMisses, prometheus.CounterValue, float64(n), class)
 	}
 	ch <- prometheus.MustNewConstMetric(descSize, prometheus.GaugeValue, float64(mt.Cache.Len()))
 	busy, idle := mt.Client.PoolStats()
