@@ -86,7 +86,7 @@ race-gomaxprocs1:
 # Every fuzz target, briefly; each one's corpus is committed under its
 # package's testdata/fuzz.
 FUZZ_TARGETS = ./owclient:FuzzReadReply ./owclient:FuzzParseStructure \
-	./cache:FuzzParseListing ./cache:FuzzLocate ./cache:FuzzParseAliasList ./owfs/mountlib:FuzzParseOptions .:FuzzParseHelperArgs
+	./cache:FuzzParseListing ./owclient:FuzzParsePath ./cache:FuzzParseAliasList ./owfs/mountlib:FuzzParseOptions .:FuzzParseHelperArgs
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -1,4 +1,4 @@
-package owfs_test
+package mountlib_test
 
 import (
 	"os"
@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/owfuse/owfuse/owfs"
+	"github.com/owfuse/owfuse/owfs/mountlib"
 )
 
 // With hide_special the root lists devices only, yet owserver's own
@@ -14,7 +14,7 @@ import (
 // mount without the option do; and a device answers to every spelling of
 // its id that owserver takes, listed or not.
 func TestHiddenNamesLookUp(t *testing.T) {
-	cfg := owfs.DefaultConfig()
+	cfg := mountlib.DefaultConfig()
 	cfg.HideSpecial = true
 	m, _ := testMount(t, cfg, "--fake", "10")
 	es, err := os.ReadDir(m.Dir)
