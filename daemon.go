@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -26,7 +25,7 @@ const (
 	logFileEnv    = "OWFUSE_DAEMON_LOG_FILE"
 )
 
-// Daemonize starts this program again with args, detached (a session of
+// daemonize starts this program again with args, detached (a session of
 // its own, cwd /, no terminal), and waits until the child reports that the
 // mount answers, or why it could not mount, or until timeout. The parent
 // never touches the mountpoint: under autofs a stat from here would wait
@@ -36,7 +35,7 @@ const (
 // (empty: none) in them are replaced by these, which must be absolute.
 // Relative ones would name files in / (`owfuse mount --daemon HOST mnt`
 // from a directory of one's own mounted over the system's /mnt).
-func Daemonize(args []string, dir, logFile string, timeout time.Duration) error {
+func daemonize(args []string, dir, logFile string, timeout time.Duration) error {
 	if !filepath.IsAbs(dir) || (logFile != "" && !filepath.IsAbs(logFile)) {
 		return fmt.Errorf("daemonize: mountpoint %q and log file %q must be absolute", dir, logFile)
 	}
@@ -97,16 +96,16 @@ func Daemonize(args []string, dir, logFile string, timeout time.Duration) error 
 	if !found {
 		return fmt.Errorf("owfuse exited before mounting (%v; see its log)", werr)
 	}
-	return &ChildError{Msg: msg, Unreachable: kind == "unreachable"}
+	return &childError{Msg: msg, Unreachable: kind == "unreachable"}
 }
 
-// ChildError is why a daemon child could not mount, as it reported it.
-type ChildError struct {
+// childError is why a daemon child could not mount, as it reported it.
+type childError struct {
 	Msg         string
 	Unreachable bool // owserver did not answer
 }
 
-func (e *ChildError) Error() string { return e.Msg }
+func (e *childError) Error() string { return e.Msg }
 
 func readLine(r io.Reader, timeout time.Duration) (string, error) {
 	got := make(chan string, 1)
@@ -121,9 +120,6 @@ func readLine(r io.Reader, timeout time.Duration) (string, error) {
 		return "", errors.New("timeout")
 	}
 }
-
-// IsDaemonChild reports whether Daemonize started this process.
-func IsDaemonChild() bool { return os.Getenv(readyEnv) != "" }
 
 // absPaths resolves a relative mountpoint and log file against the
 // working directory, for a daemon that will run in /.
@@ -142,49 +138,44 @@ func absPaths(dir, logFile string) (string, string, error) {
 	return absDir, absLog, nil
 }
 
-// daemonPaths returns the mountpoint and log file that Daemonize handed a
-// daemon child, in place of dir and logFile parsed from its arguments.
-func daemonPaths(dir, logFile string) (string, string) {
-	if d := os.Getenv(mountpointEnv); d != "" {
-		dir = d
-	}
-	if l, ok := os.LookupEnv(logFileEnv); ok {
-		logFile = l
-	}
-	return dir, logFile
+// daemonChild is a daemon child's side of Daemonize: the mountpoint and
+// log file its parent resolved, and the descriptor the parent waits on.
+type daemonChild struct {
+	dir, logFile string
+	ready        *os.File // nil once reported
 }
 
-var notifyOnce sync.Once
-
-// NotifyParent tells a waiting Daemonize that the mount answers (err nil)
-// or why it failed. Only the first call counts; outside a daemon child it
-// does nothing.
-func NotifyParent(err error) {
-	notifyOnce.Do(func() {
-		fd, convErr := strconv.Atoi(os.Getenv(readyEnv))
-		if convErr != nil {
-			return
-		}
-		f := os.NewFile(uintptr(fd), "ready")
-		if f == nil {
-			return
-		}
-		defer f.Close()
-		msg := "ok"
-		if err != nil {
-			kind := "error"
-			if unreachable(err) {
-				kind = "unreachable"
-			}
-			msg = kind + "\t" + strings.ReplaceAll(err.Error(), "\n", " ")
-		}
-		fmt.Fprintln(f, msg)
-	})
+// asDaemonChild returns this process's daemonChild, or nil if Daemonize
+// did not start it.
+func asDaemonChild() *daemonChild {
+	fd, err := strconv.Atoi(os.Getenv(readyEnv))
+	if err != nil {
+		return nil
+	}
+	return &daemonChild{dir: os.Getenv(mountpointEnv), logFile: os.Getenv(logFileEnv), ready: os.NewFile(uintptr(fd), "ready")}
 }
 
-// DaemonLogger returns where a detached daemon logs: logFile if given,
+// report tells the waiting parent that the mount answers (err nil) or
+// why it failed. Only the first report counts; on nil it does nothing.
+func (d *daemonChild) report(err error) {
+	if d == nil || d.ready == nil {
+		return
+	}
+	defer func() { d.ready.Close(); d.ready = nil }()
+	msg := "ok"
+	if err != nil {
+		kind := "error"
+		if unreachable(err) {
+			kind = "unreachable"
+		}
+		msg = kind + "\t" + strings.ReplaceAll(err.Error(), "\n", " ")
+	}
+	fmt.Fprintln(d.ready, msg)
+}
+
+// daemonLogger returns where a detached daemon logs: logFile if given,
 // else syslog (journald); with neither, nowhere.
-func DaemonLogger(logFile string, level slog.Level) (*slog.Logger, error) {
+func daemonLogger(logFile string, level slog.Level) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	if logFile != "" {
 		f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)

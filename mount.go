@@ -107,7 +107,7 @@ func serve(ctx context.Context, server, dir string, cfg mountlib.Config, stderr 
 // status 69 and the daemon's report to its parent.
 func unreachable(err error) bool {
 	var ue *mountlib.UnreachableError
-	var ce *ChildError
+	var ce *childError
 	return errors.As(err, &ue) || (errors.As(err, &ce) && ce.Unreachable)
 }
 
@@ -116,15 +116,16 @@ func unreachable(err error) bool {
 // program reports the mount live. The process-wide decisions (signals,
 // re-executing, the collector's settings) are made here and nowhere else.
 func runMount(ctx context.Context, server, dir string, cfg mountlib.Config, stderr io.Writer) error {
-	if cfg.Daemon && !IsDaemonChild() {
+	child := asDaemonChild()
+	if cfg.Daemon && child == nil {
 		dir, logFile, err := absPaths(dir, cfg.LogFile)
 		if err != nil {
 			return err
 		}
-		return Daemonize(os.Args[1:], dir, logFile, cfg.WaitServer+cfg.Timeout+30*time.Second)
+		return daemonize(os.Args[1:], dir, logFile, cfg.WaitServer+cfg.Timeout+30*time.Second)
 	}
-	if IsDaemonChild() {
-		dir, cfg.LogFile = daemonPaths(dir, cfg.LogFile)
+	if child != nil {
+		dir, cfg.LogFile = child.dir, child.logFile
 	}
 	tuneCollector()
 
@@ -141,10 +142,10 @@ func runMount(ctx context.Context, server, dir string, cfg mountlib.Config, stde
 		level = slog.LevelDebug
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if IsDaemonChild() || cfg.LogFile != "" {
-		l, err := DaemonLogger(cfg.LogFile, level)
+	if child != nil || cfg.LogFile != "" {
+		l, err := daemonLogger(cfg.LogFile, level)
 		if err != nil {
-			NotifyParent(err)
+			child.report(err)
 			return fmt.Errorf("log file: %w", err)
 		}
 		cfg.Logger = l
@@ -173,13 +174,13 @@ func runMount(ctx context.Context, server, dir string, cfg mountlib.Config, stde
 
 	m, err := mountlib.Mount(ctx, server, dir, cfg)
 	if err != nil {
-		NotifyParent(err)
+		child.report(err)
 		return err
 	}
 	live.Store(m)
-	NotifyParent(nil) // first: a slow log must not hold up the parent
+	child.report(nil) // first: a slow log must not hold up the parent
 	cfg.Logger.Info("mounted", "server", m.Client.Addr(), "mountpoint", m.Dir)
-	if !IsDaemonChild() {
+	if child == nil {
 		fmt.Fprintf(stderr, "owfuse: serving owserver %s at %s; stop with Ctrl-C or umount %s\n", m.Client.Addr(), m.Dir, m.Dir)
 	}
 	if err := m.Serve(ctx); err != nil {
