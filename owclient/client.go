@@ -364,14 +364,6 @@ func (c *Client) doRaw(ctx context.Context, op string, typ MsgType, flags Flags,
 	return c.roundTrip(ctx, op, path, request{typ: typ, flags: flags, payload: pathPayload(path, data), size: size, offset: offset})
 }
 
-// ErrInvalidPath is wrapped by the error for a path that cannot be sent:
-// empty, containing NUL, or not UTF-8.
-var ErrInvalidPath = errInvalidPath
-
-// ErrRequestTooLarge is wrapped by the error for a request whose path and
-// value together exceed MaxServerPayload; it is not sent.
-var ErrRequestTooLarge = errors.New("request larger than owserver takes")
-
 func checkPath(path string) error {
 	switch {
 	case path == "":

@@ -26,9 +26,16 @@ var (
 	// ErrListingTooLarge: a directory listing of more than MaxDirEntries
 	// entries, or more bytes than Options.MaxPayload.
 	ErrListingTooLarge  = errors.New("listing too large")
-	errInvalidPath      = errors.New("invalid path")
 	errDeadlineExceeded = fmt.Errorf("%w: operation deadline exceeded: %w", ErrTimeout, context.DeadlineExceeded)
 )
+
+// ErrInvalidPath is wrapped by the error for a path that cannot be sent:
+// empty, containing NUL, or not UTF-8.
+var ErrInvalidPath = errors.New("invalid path")
+
+// ErrRequestTooLarge is wrapped by the error for a request whose path and
+// value together exceed MaxServerPayload; it is not sent.
+var ErrRequestTooLarge = errors.New("request larger than owserver takes")
 
 // OpError is the error of a call that did not get a reply from owserver:
 // the network failed, the reply was malformed, or time ran out.
