@@ -10,11 +10,11 @@ import (
 )
 
 // ErrClosed is returned by calls on a Client after Close.
-var ErrClosed = errors.New("owclient: client closed")
+var ErrClosed = errors.New("client closed")
 
 // ErrTimeout is matched (with errors.Is) by every timeout: the context's
 // deadline passing, or no frame arriving within [Options.FrameTimeout].
-var ErrTimeout = errors.New("owclient: timeout")
+var ErrTimeout = errors.New("timeout")
 
 // Sentinels for the kinds of [ProtocolError]; match them with errors.Is.
 var (
