@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -94,4 +95,23 @@ func docLinks(d *comment.Doc) []*comment.DocLink {
 		}
 	}
 	return links
+}
+
+// measurement matches figures from a particular run: durations below a
+// millisecond, speed-ups, percentages, approximations and the word
+// "measured". `make bench` reports those; a comment quoting them goes
+// stale silently.
+var measurement = regexp.MustCompile(`(?i)\d\s*(µs|us|ns)\b|\d\s*x (faster|slower|more|fewer)|\d\s*%|~\s*\d|\bmeasured\b`)
+
+func TestCommentsQuoteNoMeasurements(t *testing.T) {
+	fset, _, files := parsePackage(t)
+	for _, f := range files {
+		for _, cg := range f.Comments {
+			for _, line := range strings.Split(cg.Text(), "\n") {
+				if m := measurement.FindString(line); m != "" {
+					t.Errorf("%s: comment quotes a measurement (%q): %s", fset.Position(cg.Pos()), m, line)
+				}
+			}
+		}
+	}
 }
