@@ -23,6 +23,14 @@
 // while idle fails before any reply byte arrives: such a request was never
 // processed, so it is sent once more on a fresh connection.
 //
+// The clones that [Client.WithFlags] and [Client.WithPersistence] return
+// share their parent's pool, since flags travel with each request. A
+// non-persistent Client dials for every request and closes the connection
+// after the reply, so it leaves nothing open and uses up no pooled
+// connection; its connections count against [Options.PoolSize] while they
+// are open. Closing the Client that [New] returned closes the pool for
+// every clone.
+//
 // # Errors
 //
 // A negative return code from owserver is a [*ServerError], which matches
