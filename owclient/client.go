@@ -8,7 +8,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -104,11 +103,8 @@ type Client struct {
 
 // serverState is what a Client learns about its server; clones share it.
 type serverState struct {
-	dirMode atomic.Int32 // 0: DIRALLSLASH works, 1: use DIRALL, 2: use DIR
-
-	mu           sync.Mutex // guards following
-	errText      []string
-	errTextTried time.Time
+	dirMode  atomic.Int32 // 0: DIRALLSLASH works, 1: use DIRALL, 2: use DIR
+	errTexts errTexts
 }
 
 // New returns a Client for the owserver at addr ("host:port", "host" for
@@ -136,7 +132,7 @@ func New(addr string, opts Options) (*Client, error) {
 	}
 	p := newPool(config{addr: hostport, maxPayload: opts.MaxPayload, frameTimeout: opts.FrameTimeout,
 		dialTimeout: opts.DialTimeout, log: opts.Logger}, opts.PoolSize)
-	return &Client{opts: opts, flags: requestFlags(opts), cfg: &p.cfg, pool: p, server: &serverState{}, owner: true}, nil
+	return &Client{opts: opts, flags: requestFlags(opts), cfg: &p.cfg, pool: p, server: &serverState{errTexts: errTexts{retry: errTextRetry}}, owner: true}, nil
 }
 
 // requestFlags are the flags a Client with opts sends.
