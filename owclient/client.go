@@ -231,34 +231,44 @@ func (c *Client) roundTrip(ctx context.Context, op, path string, req request) (r
 
 func (c *Client) exchange(ctx context.Context, op, path string, req request) (reply, error) {
 	if c.closed.Load() {
-		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: ErrClosed}
+		return reply{}, c.unsentError(op, path, ErrClosed)
 	}
 	cn, err := c.pool.acquire(ctx, req.flags&FlagPersistence != 0)
 	if err != nil {
-		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
+		return reply{}, c.unsentError(op, path, err)
 	}
 	cn.alone = c.pool.alone()
 	rep, err := cn.roundTrip(ctx, req)
-	if err != nil && SafeToRetry(err) {
+	var stale retryable
+	if errors.As(err, &stale) {
 		if c.cfg.log != nil {
-			c.cfg.log.Debug("owserver closed an idle connection; resending", "addr", c.cfg.addr, "err", err)
+			c.cfg.log.Debug("owserver closed an idle connection; resending", "addr", c.cfg.addr, "err", stale.error)
 		}
 		cn.close()
-		cn, err = dial(ctx, c.cfg)
-		if err == nil {
-			cn.alone = c.pool.alone()
-			rep, err = cn.roundTrip(ctx, req)
+		if cn, err = dial(ctx, c.cfg); err != nil {
+			c.pool.release(nil, false)
+			return reply{}, c.unsentError(op, path, err)
 		}
+		cn.alone = c.pool.alone()
+		// A new connection: its errors are never retryable.
+		rep, err = cn.roundTrip(ctx, req)
 	}
 	c.pool.release(cn, err == nil)
 	if err != nil {
-		var r retryable
-		if errors.As(err, &r) {
-			err = r.error
-		}
-		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
+		return reply{}, c.opError(op, path, err)
 	}
 	return rep, nil
+}
+
+// opError is the error of a request that failed after it was sent, or
+// while it was: owserver may have acted on it.
+func (c *Client) opError(op, path string, err error) *OpError {
+	return &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
+}
+
+// unsentError is the error of a request that never reached owserver.
+func (c *Client) unsentError(op, path string, err error) *OpError {
+	return &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err, unsent: true}
 }
 
 // do sends a request naming path and turns a negative return code into a
@@ -278,13 +288,13 @@ func (c *Client) do(ctx context.Context, op string, typ MsgType, flags Flags, pa
 // return code.
 func (c *Client) doRaw(ctx context.Context, op string, typ MsgType, flags Flags, path string, data []byte, size, offset int32) (reply, error) {
 	if err := checkPath(path); err != nil {
-		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
+		return reply{}, c.unsentError(op, path, err)
 	}
 	if n := len(path) + 1 + len(data); n > MaxServerPayload {
 		// owserver resets the connection for these: refuse them here, with
 		// a reason.
-		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr,
-			Err: fmt.Errorf("%w: path and value are %d bytes, owserver takes %d", ErrRequestTooLarge, n, MaxServerPayload)}
+		return reply{}, c.unsentError(op, path,
+			fmt.Errorf("%w: path and value are %d bytes, owserver takes %d", ErrRequestTooLarge, n, MaxServerPayload))
 	}
 	return c.roundTrip(ctx, op, path, request{typ: typ, flags: flags, payload: pathPayload(path, data), size: size, offset: offset})
 }
@@ -339,8 +349,8 @@ func (c *Client) Read(ctx context.Context, path string) ([]byte, error) {
 // MaxServerPayload.
 func (c *Client) ReadAt(ctx context.Context, path string, size, offset int) ([]byte, error) {
 	if size < 1 || size > MaxServerPayload || offset < 0 || offset > 1<<31-1 {
-		return nil, &OpError{Op: "read", Path: path, Addr: c.cfg.addr,
-			Err: fmt.Errorf("size %d or offset %d out of range (size 1 to %d)", size, offset, MaxServerPayload)}
+		return nil, c.unsentError("read", path,
+			fmt.Errorf("size %d or offset %d out of range (size 1 to %d)", size, offset, MaxServerPayload))
 	}
 	rep, err := c.do(ctx, "read", MsgRead, c.flags, path, nil, int32(size), int32(offset))
 	if err != nil {
@@ -360,8 +370,7 @@ func (c *Client) Write(ctx context.Context, path string, data []byte) error {
 // *PartialWriteError saying how many it took.
 func (c *Client) WriteAt(ctx context.Context, path string, data []byte, offset int) error {
 	if offset < 0 || offset > 1<<31-1 {
-		return &OpError{Op: "write", Path: path, Addr: c.cfg.addr,
-			Err: fmt.Errorf("offset %d out of range", offset)}
+		return c.unsentError("write", path, fmt.Errorf("offset %d out of range", offset))
 	}
 	rep, err := c.do(ctx, "write", MsgWrite, c.flags, path, data, int32(len(data)), int32(offset))
 	if err == nil && rep.hdr.Size >= 0 && int(rep.hdr.Size) < len(data) {

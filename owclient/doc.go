@@ -37,5 +37,6 @@
 // the corresponding [syscall.Errno] with [errors.Is]. Everything else that
 // can go wrong on the way is an [*OpError] wrapping a [*ConnError] (the
 // network failed), a [*ProtocolError] (the bytes made no sense) or
-// [ErrTimeout].
+// [ErrTimeout]. [SafeToRetry] tells whether a failed request provably never
+// reached owserver, so that sending it again cannot make owserver act twice.
 package owclient

@@ -44,6 +44,8 @@ type OpError struct {
 	Path string // the owserver path, empty for ping
 	Addr string // the server address
 	Err  error  // a *ConnError, *ProtocolError, a timeout or context.Canceled
+
+	unsent bool // the request never reached owserver: see SafeToRetry
 }
 
 func (e *OpError) Error() string {
@@ -211,16 +213,29 @@ func IsTimeout(err error) bool { return errors.Is(err, ErrTimeout) }
 // IsNotExist reports whether err says the path does not exist on the server.
 func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
-// retryable marks an error as safe to retry: the request was sent on a
-// reused connection that failed before any reply byte arrived, so owserver
-// never processed it.
+// retryable marks an error of a request on a reused pooled connection
+// that failed before any reply byte arrived: owserver had closed the
+// connection while it was idle and never processed the request, so the
+// Client sends it once more on a new connection (as owlib does). Callers
+// never see it.
 type retryable struct{ error }
 
 func (r retryable) Unwrap() error { return r.error }
 
-// SafeToRetry reports whether the request that failed with err is known not
-// to have reached owserver, so it may be sent again.
+// SafeToRetry reports whether the request that failed with err provably
+// never reached owserver, so that sending it again cannot make owserver
+// act on it twice: the Client was closed, no connection came free or
+// could be dialled before the context ended, or the request was refused
+// before it was sent (an invalid path, a request too large, an offset out
+// of range). It is false for every other error, a *ServerError included,
+// even when owserver may well not have processed the request. Whether a
+// resend can succeed is another matter: not on a closed Client, nor with
+// the same invalid request.
+//
+// The one failure after sending that is known to be harmless, a pooled
+// connection owserver closed while it was idle, the Client resends by
+// itself.
 func SafeToRetry(err error) bool {
-	var r retryable
-	return errors.As(err, &r)
+	var oe *OpError
+	return errors.As(err, &oe) && oe.unsent
 }
