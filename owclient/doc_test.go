@@ -115,3 +115,40 @@ func TestCommentsQuoteNoMeasurements(t *testing.T) {
 		}
 	}
 }
+
+// Every exported name has a doc comment (a group's comment serves its
+// constants and variables), and the package's first sentence says what
+// it is for.
+func TestExportedNamesHaveDocs(t *testing.T) {
+	_, p, _ := parsePackage(t)
+	if !strings.HasPrefix(p.Doc, "Package owclient is ") {
+		t.Errorf("package doc starts %q, want \"Package owclient is …\"", p.Synopsis(p.Doc))
+	}
+	undocumented := func(kind, name, doc string) {
+		if ast.IsExported(name) && strings.TrimSpace(doc) == "" {
+			t.Errorf("%s %s has no doc comment", kind, name)
+		}
+	}
+	values := func(vs []*doc.Value) {
+		for _, v := range vs {
+			for _, name := range v.Names {
+				undocumented("value", name, v.Doc)
+			}
+		}
+	}
+	funcs := func(recv string, fs []*doc.Func) {
+		for _, f := range fs {
+			undocumented("func", recv+f.Name, f.Doc)
+		}
+	}
+	values(p.Consts)
+	values(p.Vars)
+	funcs("", p.Funcs)
+	for _, typ := range p.Types {
+		undocumented("type", typ.Name, typ.Doc)
+		values(typ.Consts)
+		values(typ.Vars)
+		funcs("", typ.Funcs)
+		funcs(typ.Name+".", typ.Methods)
+	}
+}

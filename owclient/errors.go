@@ -48,6 +48,8 @@ type OpError struct {
 	unsent bool // the request never reached owserver: see SafeToRetry
 }
 
+// Error names the package, the operation, the path and the server, then
+// the cause.
 func (e *OpError) Error() string {
 	s := "owclient: " + e.Op
 	if e.Path != "" {
@@ -68,6 +70,7 @@ type ConnError struct {
 	Err error // the error from the net package or io.EOF
 }
 
+// Error returns "connection: " and the network error.
 func (e *ConnError) Error() string {
 	return "connection: " + e.Err.Error()
 }
@@ -82,6 +85,7 @@ type ProtocolError struct {
 	Detail string
 }
 
+// Error returns the kind and the detail.
 func (e *ProtocolError) Error() string {
 	return "protocol error: " + e.Kind.Error() + ": " + e.Detail
 }
@@ -98,6 +102,8 @@ type ServerError struct {
 	Text string // OWFS's own message for Code
 }
 
+// Error names the operation and the path, then OWFS's text for Code (a
+// plainer one for code 1) and the code.
 func (e *ServerError) Error() string {
 	if e.Code == 1 {
 		// OWFS's text for 1 is "Startup - command line parameters invalid",
@@ -200,6 +206,7 @@ type PartialWriteError struct {
 	Written, Sent int
 }
 
+// Error says how many of the bytes sent owserver took.
 func (e *PartialWriteError) Error() string {
 	return fmt.Sprintf("owclient: write %s: owserver took %d of %d bytes", e.Path, e.Written, e.Sent)
 }
