@@ -152,3 +152,48 @@ func TestExportedNamesHaveDocs(t *testing.T) {
 		funcs(typ.Name+".", typ.Methods)
 	}
 }
+
+// Each type's methods use one receiver name (staticcheck's ST1016), in
+// the package's test files too.
+func TestOneReceiverNamePerType(t *testing.T) {
+	names, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	seen := map[string]string{} // type: receiver name, file:line
+	for _, name := range names {
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Name.Name != "owclient" {
+			continue // the external test package
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv == nil {
+				continue
+			}
+			recv := fd.Recv.List[0]
+			typ := recv.Type
+			if star, ok := typ.(*ast.StarExpr); ok {
+				typ = star.X
+			}
+			ident, ok := typ.(*ast.Ident)
+			if !ok {
+				t.Fatalf("%s: receiver type %T", fset.Position(fd.Pos()), typ)
+			}
+			rname := "_"
+			if len(recv.Names) > 0 {
+				rname = recv.Names[0].Name
+			}
+			pos := fset.Position(fd.Pos()).String()
+			if prev, ok := seen[ident.Name]; !ok {
+				seen[ident.Name] = rname + " at " + pos
+			} else if !strings.HasPrefix(prev, rname+" at ") {
+				t.Errorf("%s: receiver %s of %s, but %s", pos, rname, ident.Name, prev)
+			}
+		}
+	}
+}
