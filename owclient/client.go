@@ -132,7 +132,8 @@ func New(addr string, opts Options) (*Client, error) {
 	}
 	p := newPool(config{addr: hostport, maxPayload: opts.MaxPayload, frameTimeout: opts.FrameTimeout,
 		dialTimeout: opts.DialTimeout, log: opts.Logger}, opts.PoolSize)
-	return &Client{opts: opts, flags: requestFlags(opts), cfg: &p.cfg, pool: p, server: &serverState{errTexts: errTexts{retry: errTextRetry}}, owner: true}, nil
+	st := &serverState{errTexts: errTexts{retry: errTextRetry}}
+	return &Client{opts: opts, flags: requestFlags(opts), cfg: &p.cfg, pool: p, server: st, owner: true}, nil
 }
 
 // requestFlags are the flags a Client with opts sends.
