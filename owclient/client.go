@@ -8,7 +8,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -35,9 +34,9 @@ type Options struct {
 	Flags Flags
 	// DisablePersistence makes every request use a new connection.
 	DisablePersistence bool
-	// PoolSize bounds the connections open at once; further requests wait
-	// for one to come free. owserver grants 20 persistent sockets in all by
-	// default.
+	// PoolSize bounds the connections open at once, by the Client and its
+	// clones together; further requests wait for one to come free.
+	// owserver grants 20 persistent sockets in all by default.
 	PoolSize int
 	// DialTimeout bounds connecting, within the context's deadline.
 	DialTimeout time.Duration
@@ -88,28 +87,24 @@ func Outcome(ret int32, err error) string {
 
 // Client is an owserver client. It is safe for concurrent use by multiple
 // goroutines, and holds a pool of connections: create one per server and
-// reuse it. Close releases its connections.
+// reuse it. [Client.WithFlags] and [Client.WithPersistence] return clones
+// that share its pool, as net/http's Clients share one Transport. Close
+// the Client that New returned when done: that closes the pool, for the
+// clones too.
 type Client struct {
-	cfg        config
-	opts       Options
-	flags      Flags // sent with every request, persistence included
-	server     *serverState
-	sem        chan struct{} // one token per open connection
-	closedOnce sync.Once
-	done       chan struct{}
-
-	mu     sync.Mutex // guards following
-	idle   []*conn
-	closed bool
+	opts   Options // as given to New, defaults filled in; clones copy it
+	flags  Flags   // sent with every request, persistence included
+	cfg    *config // the pool's
+	pool   *pool   // shared with clones
+	server *serverState
+	owner  bool // made by New: Close closes the pool
+	closed atomic.Bool
 }
 
 // serverState is what a Client learns about its server; clones share it.
 type serverState struct {
-	dirMode atomic.Int32 // 0: DIRALLSLASH works, 1: use DIRALL, 2: use DIR
-
-	mu           sync.Mutex // guards following
-	errText      []string
-	errTextTried time.Time
+	dirMode  atomic.Int32 // 0: DIRALLSLASH works, 1: use DIRALL, 2: use DIR
+	errTexts errTexts
 }
 
 // New returns a Client for the owserver at addr ("host:port", "host" for
@@ -123,10 +118,6 @@ func New(addr string, opts Options) (*Client, error) {
 	if opts.PoolSize < 0 || opts.DialTimeout < 0 || opts.FrameTimeout < 0 || opts.MaxPayload < 0 {
 		return nil, errors.New("owclient: negative pool size, timeout or payload limit")
 	}
-	return newClient(hostport, opts, &serverState{}), nil
-}
-
-func newClient(addr string, opts Options, st *serverState) *Client {
 	if opts.PoolSize == 0 {
 		opts.PoolSize = DefaultPoolSize
 	}
@@ -139,19 +130,23 @@ func newClient(addr string, opts Options, st *serverState) *Client {
 	if opts.MaxPayload == 0 {
 		opts.MaxPayload = DefaultMaxPayload
 	}
-	c := &Client{
-		cfg: config{addr: addr, maxPayload: opts.MaxPayload, frameTimeout: opts.FrameTimeout,
-			dialTimeout: opts.DialTimeout, log: opts.Logger},
-		opts:   opts,
-		flags:  opts.Flags &^ FlagPersistence,
-		server: st,
-		sem:    make(chan struct{}, opts.PoolSize),
-		done:   make(chan struct{}),
+	p := newPool(config{addr: hostport, maxPayload: opts.MaxPayload, frameTimeout: opts.FrameTimeout,
+		dialTimeout: opts.DialTimeout, log: opts.Logger}, opts.PoolSize)
+	st := &serverState{errTexts: errTexts{retry: errTextRetry}}
+	return &Client{opts: opts, flags: requestFlags(opts), cfg: &p.cfg, pool: p, server: st, owner: true}, nil
+}
+
+// requestFlags are the flags a Client with opts sends.
+func requestFlags(opts Options) Flags {
+	if opts.DisablePersistence {
+		return opts.Flags &^ FlagPersistence
 	}
-	if !opts.DisablePersistence {
-		c.flags |= FlagPersistence
-	}
-	return c
+	return opts.Flags | FlagPersistence
+}
+
+// clone returns a Client like c with opts, on c's pool.
+func (c *Client) clone(opts Options) *Client {
+	return &Client{opts: opts, flags: requestFlags(opts), cfg: c.cfg, pool: c.pool, server: c.server}
 }
 
 func normalizeAddr(addr string) (string, error) {
@@ -175,13 +170,9 @@ func normalizeAddr(addr string) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
-// PoolStats returns the connections carrying a request now and those
-// idle in the pool.
-func (c *Client) PoolStats() (busy, idle int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.sem), len(c.idle)
-}
+// PoolStats returns the connections of c's pool (shared with its clones)
+// carrying a request now and those idle.
+func (c *Client) PoolStats() (busy, idle int) { return c.pool.stats() }
 
 // Addr returns the server address, host:port.
 func (c *Client) Addr() string { return c.cfg.addr }
@@ -189,97 +180,41 @@ func (c *Client) Addr() string { return c.cfg.addr }
 // Flags returns the flags sent with every request.
 func (c *Client) Flags() Flags { return c.flags }
 
-// WithFlags returns a new Client for the same server that sends flags
-// instead of c's (pyownet's clone). It has a pool of its own; close it
-// when done.
+// WithFlags returns a clone of c that sends flags instead of c's
+// (pyownet's clone). Flags travel with each request, so the clone shares
+// c's connection pool and its PoolSize, and what c learnt about the
+// server. Closing the clone ends only the clone; closing the Client that
+// New returned closes the pool for every clone.
 func (c *Client) WithFlags(flags Flags) *Client {
 	o := c.opts
 	o.Flags = flags
-	return newClient(c.cfg.addr, o, c.server)
+	return c.clone(o)
 }
 
-// WithPersistence returns a new Client for the same server that does or
-// does not keep connections open (pyownet's clone). It has a pool of its
-// own; close it when done.
+// WithPersistence returns a clone of c that does or does not ask owserver
+// to keep connections open (pyownet's clone), on c's pool as for
+// WithFlags. A non-persistent Client dials a connection for every request
+// and closes it after the reply: it neither takes an idle connection from
+// the pool nor leaves one there, but its connections count against
+// PoolSize while they are open.
 func (c *Client) WithPersistence(persistent bool) *Client {
 	o := c.opts
 	o.DisablePersistence = !persistent
-	return newClient(c.cfg.addr, o, c.server)
+	return c.clone(o)
 }
 
-// Close closes the idle connections and makes further calls fail with
-// ErrClosed. Requests under way finish and then close their connections.
-// Close is idempotent.
+// Close makes further calls on c fail with ErrClosed. Called on the
+// Client that New returned, it also closes the pool it shares with its
+// clones: idle connections are closed at once, calls on every clone fail
+// with ErrClosed, and requests under way finish and then close their
+// connections. Called on a clone, it leaves the pool open. Close is
+// idempotent and returns nil.
 func (c *Client) Close() error {
-	c.mu.Lock()
-	idle := c.idle
-	c.idle, c.closed = nil, true
-	c.mu.Unlock()
-	c.closedOnce.Do(func() { close(c.done) })
-	for _, cn := range idle {
-		cn.close()
+	c.closed.Store(true)
+	if c.owner {
+		c.pool.close()
 	}
 	return nil
-}
-
-// acquire returns a connection for one request, waiting while PoolSize
-// connections are busy.
-func (c *Client) acquire(ctx context.Context) (*conn, error) {
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, timeoutOrCancel(ctx)
-	case <-c.done:
-		return nil, ErrClosed
-	}
-	for {
-		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			<-c.sem
-			return nil, ErrClosed
-		}
-		var cn *conn
-		if n := len(c.idle); n > 0 {
-			cn = c.idle[n-1]
-			c.idle = c.idle[:n-1]
-		}
-		c.mu.Unlock()
-		if cn == nil {
-			break
-		}
-		if !cn.stale() {
-			return cn, nil
-		}
-		cn.close()
-	}
-	cn, err := dial(ctx, &c.cfg)
-	if err != nil {
-		<-c.sem
-		return nil, err
-	}
-	return cn, nil
-}
-
-// release returns cn to the pool if the server keeps it open, and frees
-// its slot. A nil cn only frees the slot.
-func (c *Client) release(cn *conn, reusable bool) {
-	if cn != nil {
-		keep := reusable && cn.persistent
-		if keep {
-			c.mu.Lock()
-			if !c.closed {
-				c.idle = append(c.idle, cn)
-			} else {
-				keep = false
-			}
-			c.mu.Unlock()
-		}
-		if !keep {
-			cn.close()
-		}
-	}
-	<-c.sem
 }
 
 // roundTrip sends one request and returns the final reply, whatever its
@@ -296,44 +231,45 @@ func (c *Client) roundTrip(ctx context.Context, op, path string, req request) (r
 }
 
 func (c *Client) exchange(ctx context.Context, op, path string, req request) (reply, error) {
-	if c.isClosed() {
-		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: ErrClosed}
+	if c.closed.Load() {
+		return reply{}, c.unsentError(op, path, ErrClosed)
 	}
-	cn, err := c.acquire(ctx)
+	cn, err := c.pool.acquire(ctx, req.flags&FlagPersistence != 0)
 	if err != nil {
-		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
+		return reply{}, c.unsentError(op, path, err)
 	}
-	cn.alone = len(c.sem) == 1
+	cn.alone = c.pool.alone()
 	rep, err := cn.roundTrip(ctx, req)
-	if err != nil && SafeToRetry(err) {
+	var stale retryable
+	if errors.As(err, &stale) {
 		if c.cfg.log != nil {
-			c.cfg.log.Debug("owserver closed an idle connection; resending", "addr", c.cfg.addr, "err", err)
+			c.cfg.log.Debug("owserver closed an idle connection; resending", "addr", c.cfg.addr, "err", stale.error)
 		}
 		cn.close()
-		cn, err = dial(ctx, &c.cfg)
-		if err == nil {
-			cn.alone = len(c.sem) == 1
-			rep, err = cn.roundTrip(ctx, req)
+		if cn, err = dial(ctx, c.cfg); err != nil {
+			c.pool.release(nil, false)
+			return reply{}, c.unsentError(op, path, err)
 		}
+		cn.alone = c.pool.alone()
+		// A new connection: its errors are never retryable.
+		rep, err = cn.roundTrip(ctx, req)
 	}
-	c.release(cn, err == nil)
+	c.pool.release(cn, err == nil)
 	if err != nil {
-		var r retryable
-		if errors.As(err, &r) {
-			err = r.error
-		}
-		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
+		return reply{}, c.opError(op, path, err)
 	}
 	return rep, nil
 }
 
-func (c *Client) isClosed() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
+// opError is the error of a request that failed after it was sent, or
+// while it was: owserver may have acted on it.
+func (c *Client) opError(op, path string, err error) *OpError {
+	return &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
+}
+
+// unsentError is the error of a request that never reached owserver.
+func (c *Client) unsentError(op, path string, err error) *OpError {
+	return &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err, unsent: true}
 }
 
 // do sends a request naming path and turns a negative return code into a
@@ -353,24 +289,16 @@ func (c *Client) do(ctx context.Context, op string, typ MsgType, flags Flags, pa
 // return code.
 func (c *Client) doRaw(ctx context.Context, op string, typ MsgType, flags Flags, path string, data []byte, size, offset int32) (reply, error) {
 	if err := checkPath(path); err != nil {
-		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr, Err: err}
+		return reply{}, c.unsentError(op, path, err)
 	}
 	if n := len(path) + 1 + len(data); n > MaxServerPayload {
 		// owserver resets the connection for these: refuse them here, with
 		// a reason.
-		return reply{}, &OpError{Op: op, Path: path, Addr: c.cfg.addr,
-			Err: fmt.Errorf("%w: path and value are %d bytes, owserver takes %d", ErrRequestTooLarge, n, MaxServerPayload)}
+		return reply{}, c.unsentError(op, path,
+			fmt.Errorf("%w: path and value are %d bytes, owserver takes %d", ErrRequestTooLarge, n, MaxServerPayload))
 	}
 	return c.roundTrip(ctx, op, path, request{typ: typ, flags: flags, payload: pathPayload(path, data), size: size, offset: offset})
 }
-
-// ErrInvalidPath is wrapped by the error for a path that cannot be sent:
-// empty, containing NUL, or not UTF-8.
-var ErrInvalidPath = errInvalidPath
-
-// ErrRequestTooLarge is wrapped by the error for a request whose path and
-// value together exceed MaxServerPayload; it is not sent.
-var ErrRequestTooLarge = errors.New("request larger than owserver takes")
 
 func checkPath(path string) error {
 	switch {
@@ -422,8 +350,8 @@ func (c *Client) Read(ctx context.Context, path string) ([]byte, error) {
 // MaxServerPayload.
 func (c *Client) ReadAt(ctx context.Context, path string, size, offset int) ([]byte, error) {
 	if size < 1 || size > MaxServerPayload || offset < 0 || offset > 1<<31-1 {
-		return nil, &OpError{Op: "read", Path: path, Addr: c.cfg.addr,
-			Err: fmt.Errorf("size %d or offset %d out of range (size 1 to %d)", size, offset, MaxServerPayload)}
+		return nil, c.unsentError("read", path,
+			fmt.Errorf("size %d or offset %d out of range (size 1 to %d)", size, offset, MaxServerPayload))
 	}
 	rep, err := c.do(ctx, "read", MsgRead, c.flags, path, nil, int32(size), int32(offset))
 	if err != nil {
@@ -443,8 +371,7 @@ func (c *Client) Write(ctx context.Context, path string, data []byte) error {
 // *PartialWriteError saying how many it took.
 func (c *Client) WriteAt(ctx context.Context, path string, data []byte, offset int) error {
 	if offset < 0 || offset > 1<<31-1 {
-		return &OpError{Op: "write", Path: path, Addr: c.cfg.addr,
-			Err: fmt.Errorf("offset %d out of range", offset)}
+		return c.unsentError("write", path, fmt.Errorf("offset %d out of range", offset))
 	}
 	rep, err := c.do(ctx, "write", MsgWrite, c.flags, path, data, int32(len(data)), int32(offset))
 	if err == nil && rep.hdr.Size >= 0 && int(rep.hdr.Size) < len(data) {

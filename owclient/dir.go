@@ -68,7 +68,7 @@ func (c *Client) Dir(ctx context.Context, path string, opts ...DirOption) ([]str
 		}
 		list, err := splitList(rep.data)
 		if err != nil {
-			return nil, &OpError{Op: "dir", Path: path, Addr: c.cfg.addr, Err: err}
+			return nil, c.opError("dir", path, err)
 		}
 		return list, nil
 	}

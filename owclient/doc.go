@@ -23,11 +23,20 @@
 // while idle fails before any reply byte arrives: such a request was never
 // processed, so it is sent once more on a fresh connection.
 //
+// The clones that [Client.WithFlags] and [Client.WithPersistence] return
+// share their parent's pool, since flags travel with each request. A
+// non-persistent Client dials for every request and closes the connection
+// after the reply, so it leaves nothing open and uses up no pooled
+// connection; its connections count against [Options.PoolSize] while they
+// are open. Closing the Client that [New] returned closes the pool for
+// every clone.
+//
 // # Errors
 //
 // A negative return code from owserver is a [*ServerError], which matches
 // the corresponding [syscall.Errno] with [errors.Is]. Everything else that
 // can go wrong on the way is an [*OpError] wrapping a [*ConnError] (the
 // network failed), a [*ProtocolError] (the bytes made no sense) or
-// [ErrTimeout].
+// [ErrTimeout]. [SafeToRetry] tells whether a failed request provably never
+// reached owserver, so that sending it again cannot make owserver act twice.
 package owclient

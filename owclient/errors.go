@@ -10,11 +10,11 @@ import (
 )
 
 // ErrClosed is returned by calls on a Client after Close.
-var ErrClosed = errors.New("owclient: client closed")
+var ErrClosed = errors.New("client closed")
 
 // ErrTimeout is matched (with errors.Is) by every timeout: the context's
 // deadline passing, or no frame arriving within [Options.FrameTimeout].
-var ErrTimeout = errors.New("owclient: timeout")
+var ErrTimeout = errors.New("timeout")
 
 // Sentinels for the kinds of [ProtocolError]; match them with errors.Is.
 var (
@@ -26,9 +26,16 @@ var (
 	// ErrListingTooLarge: a directory listing of more than MaxDirEntries
 	// entries, or more bytes than Options.MaxPayload.
 	ErrListingTooLarge  = errors.New("listing too large")
-	errInvalidPath      = errors.New("invalid path")
 	errDeadlineExceeded = fmt.Errorf("%w: operation deadline exceeded: %w", ErrTimeout, context.DeadlineExceeded)
 )
+
+// ErrInvalidPath is wrapped by the error for a path that cannot be sent:
+// empty, containing NUL, or not UTF-8.
+var ErrInvalidPath = errors.New("invalid path")
+
+// ErrRequestTooLarge is wrapped by the error for a request whose path and
+// value together exceed MaxServerPayload; it is not sent.
+var ErrRequestTooLarge = errors.New("request larger than owserver takes")
 
 // OpError is the error of a call that did not get a reply from owserver:
 // the network failed, the reply was malformed, or time ran out.
@@ -37,8 +44,12 @@ type OpError struct {
 	Path string // the owserver path, empty for ping
 	Addr string // the server address
 	Err  error  // a *ConnError, *ProtocolError, a timeout or context.Canceled
+
+	unsent bool // the request never reached owserver: see SafeToRetry
 }
 
+// Error names the package, the operation, the path and the server, then
+// the cause.
 func (e *OpError) Error() string {
 	s := "owclient: " + e.Op
 	if e.Path != "" {
@@ -59,6 +70,7 @@ type ConnError struct {
 	Err error // the error from the net package or io.EOF
 }
 
+// Error returns "connection: " and the network error.
 func (e *ConnError) Error() string {
 	return "connection: " + e.Err.Error()
 }
@@ -73,6 +85,7 @@ type ProtocolError struct {
 	Detail string
 }
 
+// Error returns the kind and the detail.
 func (e *ProtocolError) Error() string {
 	return "protocol error: " + e.Kind.Error() + ": " + e.Detail
 }
@@ -89,6 +102,8 @@ type ServerError struct {
 	Text string // OWFS's own message for Code
 }
 
+// Error names the operation and the path, then OWFS's text for Code (a
+// plainer one for code 1) and the code.
 func (e *ServerError) Error() string {
 	if e.Code == 1 {
 		// OWFS's text for 1 is "Startup - command line parameters invalid",
@@ -191,6 +206,7 @@ type PartialWriteError struct {
 	Written, Sent int
 }
 
+// Error says how many of the bytes sent owserver took.
 func (e *PartialWriteError) Error() string {
 	return fmt.Sprintf("owclient: write %s: owserver took %d of %d bytes", e.Path, e.Written, e.Sent)
 }
@@ -204,16 +220,29 @@ func IsTimeout(err error) bool { return errors.Is(err, ErrTimeout) }
 // IsNotExist reports whether err says the path does not exist on the server.
 func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
-// retryable marks an error as safe to retry: the request was sent on a
-// reused connection that failed before any reply byte arrived, so owserver
-// never processed it.
+// retryable marks an error of a request on a reused pooled connection
+// that failed before any reply byte arrived: owserver had closed the
+// connection while it was idle and never processed the request, so the
+// Client sends it once more on a new connection (as owlib does). Callers
+// never see it.
 type retryable struct{ error }
 
 func (r retryable) Unwrap() error { return r.error }
 
-// SafeToRetry reports whether the request that failed with err is known not
-// to have reached owserver, so it may be sent again.
+// SafeToRetry reports whether the request that failed with err provably
+// never reached owserver, so that sending it again cannot make owserver
+// act on it twice: the Client was closed, no connection came free or
+// could be dialled before the context ended, or the request was refused
+// before it was sent (an invalid path, a request too large, an offset out
+// of range). It is false for every other error, a *ServerError included,
+// even when owserver may well not have processed the request. Whether a
+// resend can succeed is another matter: not on a closed Client, nor with
+// the same invalid request.
+//
+// The one failure after sending that is known to be harmless, a pooled
+// connection owserver closed while it was idle, the Client resends by
+// itself.
 func SafeToRetry(err error) bool {
-	var r retryable
-	return errors.As(err, &r)
+	var oe *OpError
+	return errors.As(err, &oe) && oe.unsent
 }

@@ -352,29 +352,35 @@ func TestDirFallsBackAndRemembers(t *testing.T) {
 	}
 }
 
-// serverWithErrors answers the error-text table and fails every other
-// read with the code in its path ("/err/95").
-func serverWithErrors(c *owtest.FakeConn) {
-	table := make([]string, 100)
-	for i := range table {
-		table[i] = "text " + strings.Repeat("x", i%3)
+// errorServer answers the error-text table and fails every other read
+// with the code in its path ("/err/95"). It calls table, if set, before
+// it answers the table; a false from it fails that read with -5.
+func errorServer(table func() bool) func(*owtest.FakeConn) {
+	texts := make([]string, 100)
+	for i := range texts {
+		texts[i] = "text " + strings.Repeat("x", i%3)
 	}
-	table[1], table[2], table[95] = "Startup - command line parameters invalid", "legacy - No such entity", "legacy - Not supported"
-	c.Answer(func(r owtest.Request) (int32, []byte) {
-		if r.Path() == "/settings/return_codes/text.ALL" {
-			s := strings.Join(table, ",")
-			return int32(len(s)), []byte(s)
-		}
-		var code int32
-		for _, ch := range strings.TrimPrefix(r.Path(), "/err/") {
-			code = code*10 + int32(ch-'0')
-		}
-		return -code, nil
-	})
+	texts[1], texts[2], texts[95] = "Startup - command line parameters invalid", "legacy - No such entity", "legacy - Not supported"
+	all := strings.Join(texts, ",")
+	return func(c *owtest.FakeConn) {
+		c.Answer(func(r owtest.Request) (int32, []byte) {
+			if r.Path() == "/settings/return_codes/text.ALL" {
+				if table != nil && !table() {
+					return -5, nil
+				}
+				return int32(len(all)), []byte(all)
+			}
+			var code int32
+			for _, ch := range strings.TrimPrefix(r.Path(), "/err/") {
+				code = code*10 + int32(ch-'0')
+			}
+			return -code, nil
+		})
+	}
 }
 
 func TestServerErrors(t *testing.T) {
-	srv := owtest.NewFakeServer(t, serverWithErrors)
+	srv := owtest.NewFakeServer(t, errorServer(nil))
 	c := newClient(t, srv.Addr, owclient.Options{})
 	cases := []struct {
 		path     string

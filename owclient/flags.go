@@ -72,9 +72,15 @@ var (
 	formatNames   = []string{"f.i", "fi", "f.i.c", "f.ic", "fi.c", "fic"}
 )
 
-func (s TempScale) String() string     { return enumName(tempNames, int(s)) }
+// String returns the scale's letter: C, F, K or R.
+func (s TempScale) String() string { return enumName(tempNames, int(s)) }
+
+// String returns the unit: mbar, atm, mmHg, inHg, psi or Pa.
 func (s PressureScale) String() string { return enumName(pressureNames, int(s)) }
-func (f DeviceFormat) String() string  { return enumName(formatNames, int(f)) }
+
+// String returns owshell's spelling of the format: f.i, fi, f.i.c, f.ic,
+// fi.c or fic.
+func (f DeviceFormat) String() string { return enumName(formatNames, int(f)) }
 
 func enumName(names []string, i int) string {
 	if i < len(names) {

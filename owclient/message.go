@@ -99,7 +99,9 @@ func ParseRequestHeader(b []byte) RequestHeader {
 }
 
 // ParseReplyHeader decodes the first 24 bytes of b, which must be at least
-// that long. It does not judge the values; see [ReadReply].
+// that long. It does not judge the values: a Client checks the version,
+// the payload length against [Options.MaxPayload] and the size against the
+// payload before it reads on, and a reply that fails is a [*ProtocolError].
 func ParseReplyHeader(b []byte) ReplyHeader {
 	w := words(b)
 	return ReplyHeader{Version: w[0], Payload: w[1], Ret: w[2], Flags: Flags(uint32(w[3])), Size: w[4], Offset: w[5]}

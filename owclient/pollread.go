@@ -15,17 +15,20 @@ import (
 //
 // Why: a request that is the only one in flight is pure latency, and on
 // the netpoller its reply costs the runtime extra thread wake-ups (the
-// poller's thread wakes, then hands the goroutine to a thread with a P).
-// Measured through owfuse on 2 cores: 3.6 fewer context switches per
-// uncached read and 10-20% more reads per second single-threaded. While
-// other requests are in flight the netpoller is used as usual, since a
-// thread blocked in a syscall holds its P until sysmon takes it back.
+// poller's thread wakes, then hands the goroutine to a thread with a P);
+// in poll(2) the kernel wakes the waiting thread itself. `make bench`
+// measures the gain (owclient's BenchmarkRead, and integration/fsbench's
+// uncached reads through a mount); its numbers are not copied here, since
+// another machine or Go release gives others. While other requests are
+// in flight the netpoller is used as usual, since a thread blocked in a
+// syscall holds its P until sysmon takes it back.
 //
 // The thread holds its P while it waits, so the wait is short: until
 // until (pollBudget after the request was sent), after which the read
-// goes to the netpoller like any other. owserver answers from its cache
-// in ~0.1 ms; a real bus read that takes a second must not keep a
-// daemon on one processor from serving another caller that long.
+// goes to the netpoller like any other. The budget is meant to cover an
+// answer from owserver's cache, not a real bus read: one that takes a
+// second must not keep a daemon on one processor from serving another
+// caller that long.
 //
 // The socket stays non-blocking: a read that would block waits in poll
 // (whole milliseconds, rounded up), and EINTR (Go's preemption signals)
@@ -47,7 +50,8 @@ type pollReader struct {
 	wait    func(fd uintptr)
 }
 
-// pollBudget is how long a lone request waits for its reply in poll(2).
+// pollBudget is how long a lone request waits for its reply in poll(2):
+// long enough for a reply owserver has cached, far shorter than a bus read.
 const pollBudget = 2 * time.Millisecond
 
 func (r *pollReader) Read(p []byte) (int, error) {
