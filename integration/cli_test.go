@@ -143,7 +143,7 @@ func TestRejectedAtParseTime(t *testing.T) {
 		{"mount one operand", nil, []string{"mount", dir}, []string{"SERVER and MOUNTPOINT"}},
 		{"size not a number", nil, []string{"read", "--size=abc", "/a"}, []string{`invalid value "abc" for --size: want a whole number`}},
 		{"timeout variable", []string{"OWFUSE_TIMEOUT=abc"}, []string{"read", "/a"}, []string{`invalid value "abc" in $OWFUSE_TIMEOUT`}},
-		{"mount switch variable", []string{"OWFUSE_RO=yes"}, []string{"mount", "127.0.0.1:1", dir}, []string{`invalid value "yes" in $OWFUSE_RO (--ro): want true or false`}},
+		{"mount switch variable", []string{"OWFUSE_RO=yes"}, []string{"mount", "127.0.0.1:1", dir}, []string{`option ro: "yes" is not true or false (from $OWFUSE_RO)`}},
 		{"mount bad variable, no flag", []string{"OWFUSE_READAHEAD=1000"}, []string{"mount", "127.0.0.1:1", dir}, []string{"option readahead", "$OWFUSE_READAHEAD"}},
 		{"mount bad metrics address", nil, []string{"mount", "127.0.0.1:1", dir, "--metrics-listen", "nonsense"}, []string{"option metrics_listen", "not an address"}},
 		{"mount option without a verb", nil, []string{"--ro"}, []string{"no verb for", "--ro"}},
@@ -382,7 +382,7 @@ func TestManPages(t *testing.T) {
 		}
 	}
 	text := func(page string) string { return strings.ReplaceAll(page, `\`, "") }
-	for _, s := range mountlib.Settings {
+	for _, s := range mountlib.Settings().Options() {
 		if !strings.Contains(text(own.stdout), "--"+s.FlagName()) || !strings.Contains(text(own.stdout), s.Name) {
 			t.Errorf("owfuse(8) lacks %s", s.Name)
 		}
