@@ -2,6 +2,7 @@ package owopt
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -95,6 +96,22 @@ func (t *Table[C]) Parse(c *cli.Context) (C, error) {
 		}
 	}
 	return cfg, first
+}
+
+// ParseArgs parses args (flags only, no operands) as a command with the
+// table's flags would, and Parse reads them: the path of every command
+// line through the table, for tests and fuzzing.
+func (t *Table[C]) ParseArgs(args ...string) (cfg C, err error) {
+	app := &cli.App{Flags: t.Flags(), HideHelp: true, Writer: io.Discard, ErrWriter: io.Discard,
+		ExitErrHandler: func(*cli.Context, error) {},
+		Action: func(c *cli.Context) error {
+			cfg, err = t.Parse(c)
+			return nil
+		}}
+	if runErr := app.Run(append([]string{"parse"}, args...)); runErr != nil {
+		return t.defaults(), runErr
+	}
+	return cfg, err
 }
 
 // name is how messages name o.

@@ -1,32 +1,13 @@
 package mountlib
 
 import (
-	"io"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/owfuse/owfuse/owclient"
 )
-
-// parseCommandLine reads args as `owfuse mount` does once its -o lists
-// are rewritten into flags: cli parses them into the settings' flags,
-// and Settings().Parse reads those and the environment.
-func parseCommandLine(args ...string) (cfg Config, err error) {
-	app := &cli.App{Flags: Settings().Flags(), HideHelp: true, Writer: io.Discard, ErrWriter: io.Discard,
-		ExitErrHandler: func(*cli.Context, error) {},
-		Action: func(c *cli.Context) error {
-			cfg, err = Settings().Parse(c)
-			return nil
-		}}
-	if runErr := app.Run(append([]string{"mount"}, args...)); runErr != nil {
-		return cfg, runErr
-	}
-	return cfg, err
-}
 
 // parseList reads a -o list as `owfuse mount -o LIST` does.
 func parseList(list string) (Config, error) {
@@ -34,7 +15,7 @@ func parseList(list string) (Config, error) {
 	if err != nil {
 		return DefaultConfig(), err
 	}
-	return parseCommandLine(args...)
+	return Settings().ParseArgs(args...)
 }
 
 func TestParseOptions(t *testing.T) {
@@ -123,19 +104,19 @@ func TestEnvironment(t *testing.T) {
 	t.Setenv("OWFUSE_TIMEOUT", "0")
 	t.Setenv("OWFUSE_RO", "yes")
 	t.Setenv("OWFUSE_TEMP_SCALE", "F")
-	if _, err := parseCommandLine("--ro"); err == nil || err.Error() != "option timeout: 0 is below 10ms (from $OWFUSE_TIMEOUT)" {
+	if _, err := Settings().ParseArgs("--ro"); err == nil || err.Error() != "option timeout: 0 is below 10ms (from $OWFUSE_TIMEOUT)" {
 		t.Errorf("bad $OWFUSE_TIMEOUT: %v", err)
 	}
-	if _, err := parseCommandLine("--timeout=3"); err == nil || err.Error() != `option ro: "yes" is not true or false (from $OWFUSE_RO)` {
+	if _, err := Settings().ParseArgs("--timeout=3"); err == nil || err.Error() != `option ro: "yes" is not true or false (from $OWFUSE_RO)` {
 		t.Errorf("bad $OWFUSE_RO: %v", err)
 	}
-	c, err := parseCommandLine("--timeout=3", "--ro=false")
+	c, err := Settings().ParseArgs("--timeout=3", "--ro=false")
 	if err != nil || c.Timeout != 3*time.Second || c.ReadOnly || c.TempScale != owclient.Fahrenheit {
 		t.Errorf("flags over variables: %+v, %v", c, err)
 	}
 	t.Setenv("OWFUSE_TIMEOUT", "") // empty: unset
 	t.Setenv("OWFUSE_RO", "")
-	if c, err := parseCommandLine(); err != nil || c.Timeout != DefaultConfig().Timeout {
+	if c, err := Settings().ParseArgs(); err != nil || c.Timeout != DefaultConfig().Timeout {
 		t.Errorf("empty variables: %+v, %v", c, err)
 	}
 }
@@ -153,7 +134,7 @@ func TestSettingsTakeTheirDefaults(t *testing.T) {
 		if d == "" {
 			continue
 		}
-		if c, err := parseCommandLine("--" + s.FlagName() + "=" + d); err != nil || !reflect.DeepEqual(c, DefaultConfig()) {
+		if c, err := Settings().ParseArgs("--" + s.FlagName() + "=" + d); err != nil || !reflect.DeepEqual(c, DefaultConfig()) {
 			t.Errorf("setting %s does not take its own default %q: %v", s.Name, d, err)
 		}
 	}
