@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/owfuse/owfuse/owclient"
+	"github.com/owfuse/owfuse/owclient/owopt"
 )
 
 // parseList reads a -o list as `owfuse mount -o LIST` does.
@@ -130,6 +131,9 @@ func TestSettingsTakeTheirDefaults(t *testing.T) {
 			t.Errorf("setting %q: duplicate, undocumented, misspelt or with another variable", s.Name)
 		}
 		seen[s.Name] = true
+		if hasPlaceholder := strings.Count(s.Help, "`") == 2; hasPlaceholder == (s.Kind == owopt.KindSwitch) {
+			t.Errorf("setting %s: a `PLACEHOLDER` in the help of every value, none in a switch's: %q", s.Name, s.Help)
+		}
 		d := s.Get(DefaultConfig())
 		if d == "" {
 			continue
