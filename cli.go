@@ -76,7 +76,7 @@ func execute(ctx context.Context, app *cli.App, argv []string, stderr io.Writer)
 		}
 		return ec.ExitCode(), err
 	}
-	// What cli itself rejects, such as an unparsable OWFUSE_* variable.
+	// What cli itself rejects, such as --version=maybe.
 	fmt.Fprintf(stderr, "owfuse: %s\n", flagError(err))
 	return owshell.ExitUsage, err
 }
@@ -180,45 +180,22 @@ func usageError(hint string) cli.OnUsageErrorFunc {
 	}
 }
 
-// flagErrorText matches what Go's flag package says of a bad value, and
-// envErrorText what cli says of a bad OWFUSE_ variable.
-var (
-	flagErrorText = regexp.MustCompile(`^invalid (boolean )?value ("[^"]*") for (?:flag )?-+([^:]+): (.*)$`)
-	envErrorText  = regexp.MustCompile(`^could not parse ("[^"]*") (?:as (\w+) value )?from environment variable "([^"]+)" (?:as value )?for flag ([^:]+): (.*)$`)
-)
+// flagErrorText matches what Go's flag package says of a bad value. The
+// options' values are owopt's to check; what is left to cli are switches
+// of its own, such as --version=maybe.
+var flagErrorText = regexp.MustCompile(`^invalid (boolean )?value ("[^"]*") for (?:flag )?-+([^:]+): (.*)$`)
 
-// flagError rewords Go's flag errors ("invalid value "x" for flag -size:
-// parse error") for people: the option as they type it, and what kind
-// of value it wants.
+// flagError rewords Go's flag errors ("invalid boolean value "x" for
+// -version: parse error") for people: the option as they type it, and
+// what kind of value it wants.
 func flagError(err error) string {
-	if m := envErrorText.FindStringSubmatch(err.Error()); m != nil {
-		why := "want a " + m[2]
-		switch m[2] {
-		case "": // a flag value of owfuse's own, which says what it wants
-			why = m[5]
-		case "bool":
-			why = "want true or false"
-		case "duration":
-			why = "want a duration such as 500ms, 30s or 2m"
-		case "int", "int64", "uint", "uint64":
-			why = "want a whole number"
-		}
-		return fmt.Sprintf("invalid value %s in $%s (--%s): %s", m[1], m[3], m[4], why)
-	}
 	m := flagErrorText.FindStringSubmatch(err.Error())
 	if m == nil {
 		return err.Error()
 	}
 	why := m[4]
-	switch {
-	case m[1] != "":
+	if m[1] != "" {
 		why = "want true or false"
-	case why == "parse error" && m[3] == "timeout":
-		why = "want a duration such as 500ms, 30s or 2m"
-	case why == "parse error":
-		why = "want a whole number"
-	case why == "value out of range":
-		why = "out of range"
 	}
 	return fmt.Sprintf("invalid value %s for --%s: %s", m[2], m[3], why)
 }

@@ -18,6 +18,13 @@ type HelperArgs struct {
 
 // ParseHelperArgs parses a helper's arguments (without the program name).
 // -s (sloppy) and -n (no mtab) are accepted and change nothing here.
+//
+// It is not owshell.Parser, which reads people's command lines: that one
+// ends the options at "--", takes --f and --o for -f and -o and any
+// unambiguous prefix of a long name, and reads -5 as an operand; the
+// helper's protocol is mount(8)'s fixed set of short options, where each
+// of those is an error, and the -o lists are kept whole for `owfuse
+// mount` to read.
 func ParseHelperArgs(args []string) (HelperArgs, error) {
 	var h HelperArgs
 	var pos []string

@@ -8,6 +8,7 @@ import (
 	"github.com/cpuguy83/go-md2man/v2/md2man"
 	"github.com/urfave/cli/v2"
 
+	"github.com/owfuse/owfuse/owclient/owopt"
 	"github.com/owfuse/owfuse/owclient/owshell"
 	"github.com/owfuse/owfuse/owfs/mountlib"
 )
@@ -92,17 +93,21 @@ func manEscape(s string) string {
 
 // manOptions writes the mount options as -o names, from mountlib.Settings.
 func manOptions(b *strings.Builder) {
-	for _, s := range mountlib.Settings {
-		placeholder, text := unquote(s.Usage)
-		b.WriteString("**" + manEscape(s.Name) + "**")
-		if !s.Bool {
+	for _, o := range mountlib.Settings().Options() {
+		placeholder, text := unquote(o.Help)
+		b.WriteString("**" + manEscape(o.Name) + "**")
+		if o.Kind != owopt.KindSwitch {
 			b.WriteString("=*" + placeholder + "*")
 		}
 		b.WriteString("\n: " + manEscape(text))
-		if def := s.Default(); def != "" && def != "false" {
+		if def := o.Default(); def != "" && def != "false" {
 			b.WriteString(" (default: " + manEscape(def) + ")")
 		}
-		b.WriteString(". Also **--" + s.FlagName() + "** and $OWFUSE\\_" + manEscape(strings.ToUpper(s.Name)) + ".\n\n")
+		b.WriteString(". Also **--" + o.FlagName() + "**")
+		if o.Env != "" {
+			b.WriteString(" and $" + manEscape(o.Env))
+		}
+		b.WriteString(".\n\n")
 	}
 }
 

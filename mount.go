@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -21,38 +19,10 @@ import (
 	"github.com/owfuse/owfuse/owfs/mountlib"
 )
 
-// settingFlag is one mountlib.Setting as a flag value. It records the text
-// given last, from the environment or the command line; the mount checks
-// the values once all are read, so that a flag can correct a variable.
-type settingFlag struct {
-	name string
-	raw  map[string]string
-}
-
-func (f settingFlag) Set(v string) error { f.raw[f.name] = v; return nil }
-func (f settingFlag) String() string {
-	if f.raw == nil {
-		return ""
-	}
-	return f.raw[f.name]
-}
-
-// mountCommand is `owfuse mount`: one flag per mountlib.Setting, each also an
-// -o option and an OWFUSE_ variable.
+// mountCommand is `owfuse mount`: a flag per mount setting (each also an
+// -o option and an OWFUSE_ variable), read by mountlib.Settings().Parse.
 func mountCommand() *cli.Command {
-	raw := map[string]string{}
-	var flags []cli.Flag
-	for _, s := range mountlib.Settings {
-		env := []string{"OWFUSE_" + strings.ToUpper(s.Name)}
-		if s.Bool {
-			flags = append(flags, &cli.BoolFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env,
-				Value: s.Default() == "true", DisableDefaultText: s.Default() != "true"})
-		} else {
-			flags = append(flags, &cli.GenericFlag{Name: s.FlagName(), Usage: s.Usage, EnvVars: env,
-				Value: settingFlag{s.Name, raw}, DefaultText: s.Default()})
-		}
-	}
-	flags = append(flags,
+	flags := append(mountlib.Settings().Flags(),
 		&cli.StringSliceFlag{Name: "o", Usage: "mount `OPTIONS`, comma-separated: the flags above with underscores (-o ro,temp_scale=F)"},
 		&cli.BoolFlag{Name: "fake", Hidden: true, Usage: "check the command line, mount nothing (mount -f)"})
 	return &cli.Command{
@@ -61,22 +31,9 @@ func mountCommand() *cli.Command {
 		ArgsUsage: "SERVER MOUNTPOINT [-o OPTIONS]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
-			cfg := mountlib.DefaultConfig()
-			for _, s := range mountlib.Settings {
-				v, ok := raw[s.Name]
-				if s.Bool {
-					v, ok = strconv.FormatBool(c.Bool(s.FlagName())), c.IsSet(s.FlagName())
-				}
-				if !ok {
-					continue
-				}
-				if err := s.Set(&cfg, v); err != nil {
-					from := ""
-					if env := "OWFUSE_" + strings.ToUpper(s.Name); os.Getenv(env) == v {
-						from = " (from $" + env + ")"
-					}
-					return owshell.UsageErrorf("%v%s (see owfuse mount --help)", err, from)
-				}
+			cfg, err := mountlib.Settings().Parse(c)
+			if err != nil {
+				return owshell.UsageErrorf("%v (see owfuse mount --help)", err)
 			}
 			if c.NArg() != 2 {
 				return owshell.UsageErrorf("mount needs SERVER and MOUNTPOINT, got %q (see owfuse mount --help)", c.Args().Slice())

@@ -126,8 +126,8 @@ func TestRejectedAtParseTime(t *testing.T) {
 		args  []string
 		texts []string
 	}{
-		{"read offset past int32", nil, []string{"read", "--offset", "2147483648", "/a"}, []string{"--offset must be 0 to 2147483647"}},
-		{"write offset past int32", nil, []string{"write", "--offset", "2147483648", "/a", "1"}, []string{"--offset must be 0 to 2147483647"}},
+		{"read offset past int32", nil, []string{"read", "--offset", "2147483648", "/a"}, []string{"option --offset: 2147483648 is above the most, 2147483647"}},
+		{"write offset past int32", nil, []string{"write", "--offset", "2147483648", "/a", "1"}, []string{"option --offset: 2147483648 is above the most, 2147483647"}},
 		{"offset past int64", nil, []string{"read", "--offset", "99999999999999999999", "/a"}, []string{"offset"}},
 		{"path too long", nil, []string{"read", long}, []string{"owserver takes at most 100050"}},
 		{"value too long", nil, []string{"write", "/a", long}, []string{"owserver takes at most 100050"}},
@@ -141,9 +141,9 @@ func TestRejectedAtParseTime(t *testing.T) {
 		{"mount -o unknown", nil, []string{"mount", "127.0.0.1:1", dir, "-o", "rro"}, []string{`unknown option "rro"`}},
 		{"mount -o without value", nil, []string{"mount", "127.0.0.1:1", dir, "-o", "timeout"}, []string{"timeout needs a value"}},
 		{"mount one operand", nil, []string{"mount", dir}, []string{"SERVER and MOUNTPOINT"}},
-		{"size not a number", nil, []string{"read", "--size=abc", "/a"}, []string{`invalid value "abc" for --size: want a whole number`}},
-		{"timeout variable", []string{"OWFUSE_TIMEOUT=abc"}, []string{"read", "/a"}, []string{`invalid value "abc" in $OWFUSE_TIMEOUT`}},
-		{"mount switch variable", []string{"OWFUSE_RO=yes"}, []string{"mount", "127.0.0.1:1", dir}, []string{`invalid value "yes" in $OWFUSE_RO (--ro): want true or false`}},
+		{"size not a number", nil, []string{"read", "--size=abc", "/a"}, []string{`option --size: "abc" is not a whole number`}},
+		{"timeout variable", []string{"OWFUSE_TIMEOUT=abc"}, []string{"read", "/a"}, []string{`option --timeout: "abc" is not a duration`, "(from $OWFUSE_TIMEOUT)"}},
+		{"mount switch variable", []string{"OWFUSE_RO=yes"}, []string{"mount", "127.0.0.1:1", dir}, []string{`option ro: "yes" is not true or false (from $OWFUSE_RO)`}},
 		{"mount bad variable, no flag", []string{"OWFUSE_READAHEAD=1000"}, []string{"mount", "127.0.0.1:1", dir}, []string{"option readahead", "$OWFUSE_READAHEAD"}},
 		{"mount bad metrics address", nil, []string{"mount", "127.0.0.1:1", dir, "--metrics-listen", "nonsense"}, []string{"option metrics_listen", "not an address"}},
 		{"mount option without a verb", nil, []string{"--ro"}, []string{"no verb for", "--ro"}},
@@ -382,7 +382,7 @@ func TestManPages(t *testing.T) {
 		}
 	}
 	text := func(page string) string { return strings.ReplaceAll(page, `\`, "") }
-	for _, s := range mountlib.Settings {
+	for _, s := range mountlib.Settings().Options() {
 		if !strings.Contains(text(own.stdout), "--"+s.FlagName()) || !strings.Contains(text(own.stdout), s.Name) {
 			t.Errorf("owfuse(8) lacks %s", s.Name)
 		}

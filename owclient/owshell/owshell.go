@@ -14,13 +14,12 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/owfuse/owfuse/owclient"
+	"github.com/owfuse/owfuse/owclient/owopt"
 )
 
 // Exit codes. 2 is left out: the Go runtime exits with 2 after a panic.
@@ -42,32 +41,6 @@ var Programs = map[string]string{
 // send the same so that listings and values come out alike.
 const owshellFlags = owclient.FlagOwnet | owclient.FlagAlias | owclient.FlagBusRet
 
-// The bounds of --timeout, those of the mount's timeout option: below
-// 10ms nothing answers, and a bus read takes a second at most.
-const (
-	minTimeout = 10 * time.Millisecond
-	maxTimeout = 10 * time.Minute
-)
-
-// seconds is a duration flag that also takes a bare number of seconds, as
-// ow-shell's --timeout does.
-type seconds struct{ d time.Duration }
-
-func (s *seconds) Set(v string) error {
-	if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 && n < 1e9 {
-		s.d = time.Duration(n * float64(time.Second))
-		return nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return fmt.Errorf("want a duration such as 500ms, 30s or 2m, or seconds")
-	}
-	s.d = d
-	return nil
-}
-
-func (s *seconds) String() string { return s.d.String() }
-
 // maxOffset is the largest offset a request carries: the header's offset
 // is a signed 32-bit number.
 const maxOffset = math.MaxInt32
@@ -83,29 +56,81 @@ var Shorthands = map[string]string{
 	"inHg": "pressure-scale=inHg", "psi": "pressure-scale=psi", "Pa": "pressure-scale=Pa",
 }
 
+// config is what a verb is told: where owserver is and how to talk to it,
+// as every verb is, and the verb's own options.
+type config struct {
+	Server        string
+	owopt.Request // scales, name format, uncached, timeout: the mount's too
+	NoPersistence bool
+	Trace         bool
+	Quiet         bool
+
+	Slash, Hex   bool // dir, get; read, get, write
+	Size, Offset int  // read, get; read, get, write
+}
+
+func defaultConfig() config {
+	return config{Server: "localhost:" + owclient.DefaultPort, Request: owopt.DefaultRequest(), Size: owclient.DefaultReadSize}
+}
+
+// serverOptions are the names of the options every verb takes.
+var serverOptions = []string{"server", "temp_scale", "pressure_scale", "format", "uncached", "timeout", "no_persistence", "trace", "quiet"}
+
+// options is the toolbox's table: the server options, then the verbs'
+// own, each of which a verb takes with help of its own (verbFlag).
+var options = func() *owopt.Table[config] {
+	shared := owopt.SharedOptions(func(c *config) *owopt.Request { return &c.Request })
+	return owopt.NewTable(owopt.FlagNaming, defaultConfig,
+		owopt.Address("server", "owserver at `ADDRESS`: host:port, host, or port on localhost", checkServer,
+			func(c *config) *string { return &c.Server }).WithAliases("s"),
+		shared.TempScale.WithNote("also -C, -F, -K, -R"),
+		shared.PressureScale.WithNote("also --mbar, --atm, …"),
+		shared.Format.WithAliases("f"),
+		shared.Uncached,
+		shared.Timeout,
+		owopt.Switch("no_persistence", "open a new connection for every request", func(c *config) *bool { return &c.NoPersistence }),
+		owopt.Switch("trace", "log every protocol frame to stderr", func(c *config) *bool { return &c.Trace }),
+		owopt.Switch("quiet", "print no error messages; the exit status still tells", func(c *config) *bool { return &c.Quiet }).WithAliases("q"),
+
+		owopt.Switch("dir", "end directory entries with /, like owdir --dir", func(c *config) *bool { return &c.Slash }).
+			WithAliases("slash").WithEnv("OWFUSE_DIR_SLASH"),
+		owopt.Switch("hex", "values in hexadecimal", func(c *config) *bool { return &c.Hex }).WithEnv(""),
+		owopt.Whole("size", fmt.Sprintf("read at most `BYTES` (1 to %d)", owclient.MaxServerPayload), 1, owclient.MaxServerPayload,
+			func(c *config) *int { return &c.Size }).WithEnv("OWFUSE_READ_SIZE"),
+		owopt.Whole("offset", "start at byte `N` of the value", 0, maxOffset, func(c *config) *int { return &c.Offset }).WithEnv(""),
+	)
+}()
+
+// checkServer checks an owserver address as the client reads it.
+func checkServer(addr string) error {
+	c, err := owclient.New(addr, owclient.Options{})
+	if err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "owclient: "))
+	}
+	return c.Close()
+}
+
 // ServerFlags are the options every verb takes: where owserver is and how
 // to talk to it.
 func ServerFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "server", Aliases: []string{"s"}, Value: "localhost:" + owclient.DefaultPort, EnvVars: []string{"OWFUSE_SERVER"},
-			Usage: "owserver at `ADDRESS`: host:port, host, or port on localhost"},
-		&cli.StringFlag{Name: "temp-scale", Value: "C", EnvVars: []string{"OWFUSE_TEMP_SCALE"},
-			Usage: "temperature `SCALE`: C, F, K or R (also -C, -F, -K, -R)"},
-		&cli.StringFlag{Name: "pressure-scale", Value: "mbar", EnvVars: []string{"OWFUSE_PRESSURE_SCALE"},
-			Usage: "pressure `UNIT`: mbar, atm, mmHg, inHg, psi or Pa (also --mbar, --atm, …)"},
-		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "f.i", EnvVars: []string{"OWFUSE_FORMAT"},
-			Usage: "device name `FORMAT`: f.i, fi, f.i.c, f.ic, fi.c or fic (f family, i id, c crc)"},
-		&cli.BoolFlag{DisableDefaultText: true, Name: "uncached", EnvVars: []string{"OWFUSE_UNCACHED"},
-			Usage: "bypass owserver's cache and ask the 1-Wire bus"},
-		&cli.GenericFlag{Name: "timeout", Value: &seconds{10 * time.Second}, EnvVars: []string{"OWFUSE_TIMEOUT"},
-			Usage: "give up on a request owserver has not answered after `DURATION` (500ms, 2m; a bare number is seconds, as ow-shell's)"},
-		&cli.BoolFlag{DisableDefaultText: true, Name: "no-persistence", EnvVars: []string{"OWFUSE_NO_PERSISTENCE"},
-			Usage: "open a new connection for every request"},
-		&cli.BoolFlag{DisableDefaultText: true, Name: "trace", EnvVars: []string{"OWFUSE_TRACE"},
-			Usage: "log every protocol frame to stderr"},
-		&cli.BoolFlag{DisableDefaultText: true, Name: "quiet", Aliases: []string{"q"}, EnvVars: []string{"OWFUSE_QUIET"},
-			Usage: "print no error messages; the exit status still tells"},
+	flags := make([]cli.Flag, len(serverOptions))
+	for i, name := range serverOptions {
+		flags[i] = verbFlag(name, "")
 	}
+	return flags
+}
+
+// verbFlag is the flag of the option called name, with help of its own
+// unless help is "".
+func verbFlag(name, help string) cli.Flag {
+	o, ok := options.Lookup(name)
+	if !ok {
+		panic("owshell: no option " + name)
+	}
+	if help != "" {
+		o = o.WithHelp(help)
+	}
+	return o.Flag()
 }
 
 // Commands returns the verbs: dir, read, write, get, present and ping.
@@ -119,63 +144,48 @@ func Commands() []*cli.Command {
 
 // session is one verb's run: its options and the client made from them.
 type session struct {
-	c       *cli.Context
-	timeout time.Duration
-	quiet   bool
-	client  *owclient.Client
+	c      *cli.Context
+	cfg    config
+	client *owclient.Client
 }
 
-// open checks the server options and makes the client; it does not
-// connect, so a bad option fails before any network traffic.
-func open(c *cli.Context) (*session, error) {
-	ts, err := owclient.ParseTempScale(c.String("temp-scale"))
-	if err != nil {
-		return nil, UsageErrorf("unknown temperature scale %q (want C, F, K or R)", c.String("temp-scale"))
-	}
-	ps, err := owclient.ParsePressureScale(c.String("pressure-scale"))
-	if err != nil {
-		return nil, UsageErrorf("unknown pressure scale %q (want mbar, atm, mmHg, inHg, psi or Pa)", c.String("pressure-scale"))
-	}
-	df, err := owclient.ParseDeviceFormat(c.String("format"))
-	if err != nil {
-		return nil, UsageErrorf("unknown device format %q (want f.i, fi, f.i.c, f.ic, fi.c or fic)", c.String("format"))
-	}
-	s := &session{c: c, timeout: c.Generic("timeout").(*seconds).d, quiet: c.Bool("quiet")}
-	if s.timeout < minTimeout || s.timeout > maxTimeout {
-		return nil, UsageErrorf("invalid value %q for --timeout: want 10ms to 10m", c.Generic("timeout"))
-	}
-	flags := owshellFlags.WithTempScale(ts).WithPressureScale(ps).WithDeviceFormat(df)
-	if c.Bool("uncached") {
-		flags |= owclient.FlagUncached
-	}
+// open makes the client of a verb told cfg; it does not connect.
+func open(c *cli.Context, cfg config) (*session, error) {
 	opts := owclient.Options{
-		Flags:              flags,
-		DisablePersistence: c.Bool("no-persistence"),
-		FrameTimeout:       s.timeout, // --timeout is the only limit on a silent server
+		Flags:              cfg.Request.Flags(owshellFlags),
+		DisablePersistence: cfg.NoPersistence,
+		FrameTimeout:       cfg.Timeout, // --timeout is the only limit on a silent server
 	}
-	if c.Bool("trace") {
+	if cfg.Trace {
 		opts.Logger = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	if s.client, err = owclient.New(c.String("server"), opts); err != nil {
-		return nil, UsageErrorf("bad --server %q: %v", c.String("server"), strings.TrimPrefix(err.Error(), "owclient: "))
+	client, err := owclient.New(cfg.Server, opts)
+	if err != nil { // checkServer let it through
+		return nil, UsageErrorf("option --server: %v", strings.TrimPrefix(err.Error(), "owclient: "))
 	}
-	return s, nil
+	return &session{c: c, cfg: cfg, client: client}, nil
 }
 
-// action wraps a verb: it opens the session, runs the verb and closes the
-// client, and -q drops the error's message, keeping its exit code.
+// action wraps a verb: it reads the options, so that a bad one fails
+// before any network traffic, opens the session, runs the verb and closes
+// the client; -q drops the error's message, keeping its exit code.
 func action(verb func(s *session) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
-		s, err := open(c)
-		if err == nil {
-			err = verb(s)
-			s.client.Close()
+		cfg, err := options.Parse(c)
+		if err != nil {
+			err = UsageErrorf("%v (see %s)", err, helpHint(c))
+		} else {
+			var s *session
+			if s, err = open(c, cfg); err == nil {
+				err = verb(s)
+				s.client.Close()
+			}
 		}
 		var (
 			ec cli.ExitCoder
 			f  *Failure
 		)
-		if err != nil && c.Bool("quiet") && !errors.As(err, &f) && errors.As(err, &ec) {
+		if err != nil && cfg.Quiet && !errors.As(err, &f) && errors.As(err, &ec) {
 			return cli.Exit("", ec.ExitCode())
 		}
 		return err
@@ -185,7 +195,7 @@ func action(verb func(s *session) error) cli.ActionFunc {
 // call runs one owserver operation under --timeout and turns its error into
 // one line and an exit code.
 func (s *session) call(op func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(s.c.Context, s.timeout)
+	ctx, cancel := context.WithTimeout(s.c.Context, s.cfg.Timeout)
 	defer cancel()
 	err := op(ctx)
 	if err == nil {
@@ -203,7 +213,7 @@ func (s *session) call(op func(ctx context.Context) error) error {
 	case errors.As(err, &se): // Error() holds OWFS's own text for the code
 		return cli.Exit("owfuse: "+strings.TrimPrefix(se.Error(), "owclient: "), ExitError)
 	case owclient.IsTimeout(err):
-		return cli.Exit(fmt.Sprintf("owfuse: owserver at %s did not answer within %v", addr, s.timeout), ExitTimeout)
+		return cli.Exit(fmt.Sprintf("owfuse: owserver at %s did not answer within %v", addr, s.cfg.Timeout), ExitTimeout)
 	case errors.As(err, &ne) && ne.Op == "dial":
 		return cli.Exit(fmt.Sprintf("owfuse: cannot reach owserver at %s: %v", addr, ne.Err), ExitUnreachable)
 	case errors.As(err, &ce):
@@ -241,7 +251,7 @@ func (s *session) each(n int, op func(ctx context.Context, w *bufio.Writer, i in
 			return err
 		}
 		w.Flush() // what came before the failure, before its message
-		if msg := err.Error(); msg != "" && !s.quiet {
+		if msg := err.Error(); msg != "" && !s.cfg.Quiet {
 			fmt.Fprintln(s.c.App.ErrWriter, msg)
 		}
 		failed = &Failure{Code: code, LastFailed: i == n-1}
@@ -281,14 +291,6 @@ func UsageErrorf(format string, args ...any) error {
 func checkRequest(path string, value int) error {
 	if n := len(path) + 1 + value; n > owclient.MaxServerPayload {
 		return UsageErrorf("%.40s…: path and value are %d bytes, owserver takes at most %d", path, n, owclient.MaxServerPayload)
-	}
-	return nil
-}
-
-// checkOffset rejects an offset no request can carry.
-func checkOffset(offset int) error {
-	if offset < 0 || offset > maxOffset {
-		return UsageErrorf("--offset must be 0 to %d, got %d", maxOffset, offset)
 	}
 	return nil
 }

@@ -13,30 +13,12 @@ import (
 	"github.com/owfuse/owfuse/owclient"
 )
 
-func slashFlag() cli.Flag {
-	return &cli.BoolFlag{DisableDefaultText: true, Name: "dir", Aliases: []string{"slash"}, EnvVars: []string{"OWFUSE_DIR_SLASH"},
-		Usage: "end directory entries with /, like owdir --dir"}
-}
-
-func hexFlag(usage string) cli.Flag {
-	return &cli.BoolFlag{DisableDefaultText: true, Name: "hex", Usage: usage}
-}
-
-func sizeFlag() cli.Flag {
-	return &cli.IntFlag{Name: "size", Value: owclient.DefaultReadSize, EnvVars: []string{"OWFUSE_READ_SIZE"},
-		Usage: fmt.Sprintf("read at most `BYTES` (1 to %d)", owclient.MaxServerPayload)}
-}
-
-func offsetFlag(usage string) cli.Flag {
-	return &cli.IntFlag{Name: "offset", Usage: usage}
-}
-
 func dirCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "dir",
 		Usage:     "list directories, one full path per line, like owdir",
 		ArgsUsage: "[PATH]... (default /)",
-		Flags:     []cli.Flag{slashFlag()},
+		Flags:     []cli.Flag{verbFlag("dir", "")},
 		Action: action(func(s *session) error {
 			paths := rootIfEmpty(s.c.Args().Slice())
 			if len(paths) == 0 {
@@ -52,7 +34,7 @@ func dirCommand() *cli.Command {
 
 // list prints the listing of one directory, as owdir does.
 func (s *session) list(ctx context.Context, w *bufio.Writer, p string) error {
-	entries, err := s.client.Dir(ctx, p, owclient.WithSlash(s.c.Bool("dir")), owclient.WithBus(true))
+	entries, err := s.client.Dir(ctx, p, owclient.WithSlash(s.cfg.Slash), owclient.WithBus(true))
 	for _, e := range entries {
 		w.WriteString(e + "\n")
 	}
@@ -78,17 +60,11 @@ func rootIfEmpty(paths []string) []string {
 	return paths
 }
 
-// readArgs checks read's and get's options before any traffic; verb is
+// readArgs checks read's and get's paths before any traffic; verb is
 // the verb that needs a PATH, or "".
 func readArgs(c *cli.Context, verb string) error {
 	if c.NArg() == 0 && verb != "" {
 		return UsageErrorf("%s needs at least one PATH (see %s)", verb, helpHint(c))
-	}
-	if size := c.Int("size"); size < 1 || size > owclient.MaxServerPayload {
-		return UsageErrorf("--size must be 1 to %d, got %d", owclient.MaxServerPayload, size)
-	}
-	if err := checkOffset(c.Int("offset")); err != nil {
-		return err
 	}
 	return checkPaths(c.Args().Slice())
 }
@@ -104,8 +80,8 @@ func checkPaths(paths []string) error {
 
 // read prints one value, as owread does: as it is, without a newline.
 func (s *session) read(ctx context.Context, w *bufio.Writer, p string) error {
-	data, err := s.client.ReadAt(ctx, p, s.c.Int("size"), s.c.Int("offset"))
-	if s.c.Bool("hex") {
+	data, err := s.client.ReadAt(ctx, p, s.cfg.Size, s.cfg.Offset)
+	if s.cfg.Hex {
 		fmt.Fprintf(w, "%X", data)
 	} else {
 		w.Write(data)
@@ -118,8 +94,8 @@ func readCommand() *cli.Command {
 		Name:      "read",
 		Usage:     "print values as they are, without a newline, like owread",
 		ArgsUsage: "PATH...",
-		Flags: []cli.Flag{sizeFlag(), offsetFlag("start reading at byte `N` of the value"),
-			hexFlag("print the bytes in hexadecimal, like owread --hex")},
+		Flags: []cli.Flag{verbFlag("size", ""), verbFlag("offset", "start reading at byte `N` of the value"),
+			verbFlag("hex", "print the bytes in hexadecimal, like owread --hex")},
 		Before: func(c *cli.Context) error { return readArgs(c, "read") },
 		Action: action(func(s *session) error { return s.eachPath(s.c.Args().Slice(), s.read) }),
 	}
@@ -130,8 +106,8 @@ func getCommand() *cli.Command {
 		Name:      "get",
 		Usage:     "list a directory or print a value, like owget (dir for directories, read for the rest)",
 		ArgsUsage: "[PATH]... (default /)",
-		Flags: []cli.Flag{slashFlag(), sizeFlag(), offsetFlag("start reading values at byte `N`"),
-			hexFlag("print values in hexadecimal")},
+		Flags: []cli.Flag{verbFlag("dir", ""), verbFlag("size", ""), verbFlag("offset", "start reading values at byte `N`"),
+			verbFlag("hex", "print values in hexadecimal")},
 		Before: func(c *cli.Context) error { return readArgs(c, "") },
 		Action: action(func(s *session) error {
 			paths := rootIfEmpty(s.c.Args().Slice())
@@ -156,23 +132,19 @@ func writeCommand() *cli.Command {
 		Name:      "write",
 		Usage:     "set values, like owwrite",
 		ArgsUsage: "PATH VALUE [PATH VALUE]...",
-		Flags: []cli.Flag{offsetFlag("start writing at byte `N` of the value, as for memory pages"),
-			hexFlag("VALUE is hexadecimal, like owwrite --hex")},
+		Flags: []cli.Flag{verbFlag("offset", "start writing at byte `N` of the value, as for memory pages"),
+			verbFlag("hex", "VALUE is hexadecimal, like owwrite --hex")},
 		Action: action(func(s *session) error {
 			args := s.c.Args().Slice()
 			if len(args) == 0 || len(args)%2 != 0 {
 				return UsageErrorf("write needs PATH VALUE pairs (see %s)", helpHint(s.c))
-			}
-			offset := s.c.Int("offset")
-			if err := checkOffset(offset); err != nil {
-				return err
 			}
 			// Every pair is checked before the first is sent, so that a
 			// bad last value does not leave the first ones written.
 			values := make([][]byte, len(args)/2)
 			for i := 0; i < len(args); i += 2 {
 				path, value := args[i], []byte(args[i+1])
-				if s.c.Bool("hex") {
+				if s.cfg.Hex {
 					var err error
 					if value, err = hex.DecodeString(args[i+1]); err != nil {
 						return UsageErrorf("value %q for %s is not hexadecimal", args[i+1], path)
@@ -184,7 +156,7 @@ func writeCommand() *cli.Command {
 				values[i/2] = value
 			}
 			return s.each(len(values), func(ctx context.Context, _ *bufio.Writer, i int) error {
-				return s.client.WriteAt(ctx, args[2*i], values[i], offset)
+				return s.client.WriteAt(ctx, args[2*i], values[i], s.cfg.Offset)
 			})
 		}),
 	}
