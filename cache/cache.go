@@ -77,10 +77,39 @@ type Property struct {
 	InDevice bool
 }
 
+// Client is what the cache asks of owserver: the calls of
+// *owclient.Client it makes, and nothing else, so that a test can answer
+// them in-process. An implementation must be safe for concurrent use and
+// report failures as owclient does (a *owclient.ServerError for
+// owserver's refusals, an error matching owclient.ErrTimeout for a
+// timeout): the cache tells them apart.
+type Client interface {
+	// Addr names the server, for logs.
+	Addr() string
+	// Dir lists a directory as full paths; a trailing slash marks a
+	// directory if DirSlashes says listings have them.
+	Dir(ctx context.Context, path string, opts ...owclient.DirOption) ([]string, error)
+	DirSlashes() bool
+	// Present reports whether owserver serves path; absence is no error.
+	Present(ctx context.Context, path string) (bool, error)
+	Read(ctx context.Context, path string) ([]byte, error)
+	// ReadAt reads size bytes at offset; the cache reads one byte to
+	// tell a directory from a file (EISDIR).
+	ReadAt(ctx context.Context, path string, size, offset int) ([]byte, error)
+	// WriteAt writes data at offset; a *owclient.PartialWriteError says
+	// owserver took only part of it.
+	WriteAt(ctx context.Context, path string, data []byte, offset int) error
+	// Structure returns the parsed /structure line of a family's
+	// property; owclient.ErrBadStructure if it does not parse.
+	Structure(ctx context.Context, family, property string) (owclient.Structure, error)
+}
+
+var _ Client = (*owclient.Client)(nil)
+
 // Cache answers listings, values and structure lines for one owserver
 // client. It is safe for concurrent use.
 type Cache struct {
-	client   *owclient.Client
+	client   Client
 	opts     Options
 	lru      *store
 	flights  singleflight.Group
@@ -121,8 +150,8 @@ type entry struct {
 	expires time.Time
 }
 
-// New returns a cache in front of client.
-func New(client *owclient.Client, opts Options) (*Cache, error) {
+// New returns a cache in front of client, usually an *owclient.Client.
+func New(client Client, opts Options) (*Cache, error) {
 	if opts.Entries < 0 || opts.Bytes < 0 || opts.RequestTimeout < 0 {
 		return nil, errors.New("cache: negative size or timeout")
 	}
