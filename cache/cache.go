@@ -134,7 +134,7 @@ type Cache struct {
 // failure is a request that timed out.
 type failure struct {
 	err   error
-	until time.Time
+	until time.Time // on the cache's clock (Options.Now), as values' expiries are
 }
 
 // failMemo is how long a timeout answers the same request. The kernel
@@ -303,7 +303,7 @@ func (c *Cache) shared(ctx context.Context, key string, lifetime time.Duration, 
 			// Only timeouts: a refused connection fails at once anyway, and
 			// a restarted owserver must be used as soon as it listens.
 			c.mu.Lock()
-			c.failed[key] = failure{err: err, until: time.Now().Add(failMemo)}
+			c.failed[key] = failure{err: err, until: c.opts.Now().Add(failMemo)}
 			c.mu.Unlock()
 		}
 		return v, err
@@ -331,7 +331,7 @@ func (c *Cache) recentFailure(key string) error {
 	if !ok {
 		return nil
 	}
-	if time.Now().Before(f.until) {
+	if c.opts.Now().Before(f.until) {
 		return f.err
 	}
 	delete(c.failed, key)
