@@ -654,25 +654,26 @@ func (c *Cache) Read(ctx context.Context, path string) ([]byte, error) {
 	return v.([]byte), nil
 }
 
-// Cached returns the value at path and when it expires, if the cache
-// holds it fresh, without asking owserver; a guess at its length costs
-// nothing this way, and a reader that comes before it expires is served
-// this very value.
-func (c *Cache) Cached(path string) (v []byte, expires time.Time, ok bool) {
+// Cached returns the value at path and how much longer it stays fresh,
+// if the cache holds it fresh, without asking owserver; a guess at its
+// length costs nothing this way, and a reader that comes before then is
+// served this very value.
+func (c *Cache) Cached(path string) (v []byte, fresh time.Duration, ok bool) {
 	loc := locate(path)
 	if loc.uncached {
-		return nil, time.Time{}, false
+		return nil, 0, false
 	}
 	e, ok := c.lru.Peek(valueKey(loc))
-	if !ok || !c.opts.Now().Before(e.expires) {
-		return nil, time.Time{}, false
+	if !ok {
+		return nil, 0, false
 	}
+	fresh = e.expires.Sub(c.opts.Now())
 	v, ok = e.value.([]byte)
-	return v, e.expires, ok
+	if !ok || fresh <= 0 {
+		return nil, 0, false
+	}
+	return v, fresh, true
 }
-
-// Now is the cache's clock.
-func (c *Cache) Now() time.Time { return c.opts.Now() }
 
 func (c *Cache) fetchValue(ctx context.Context, path string) ([]byte, error) {
 	c.counters.messages[msgRead].Add(1)

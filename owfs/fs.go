@@ -31,9 +31,37 @@ type Options struct {
 	sizing sizeScheme // for tests that measure the alternatives
 }
 
+// Backend is what the filesystem asks of the cache in front of owserver;
+// *cache.Cache is one. The nodes call nothing else, so a test can mount
+// the filesystem over a fake that records every call. Errors are
+// owclient's (see errno).
+type Backend interface {
+	// Dir lists a directory, sorted by name.
+	Dir(ctx context.Context, path string) ([]cache.Entry, error)
+	// Present reports whether owserver serves a device its directory does
+	// not list (an id hidden by its alias, another spelling of an id).
+	Present(ctx context.Context, path string) (bool, error)
+	// Property says what a file is: its structure line and change class.
+	Property(ctx context.Context, path string) (cache.Property, error)
+	Read(ctx context.Context, path string) ([]byte, error)
+	// WriteAt writes data at a byte offset: 0 for text values, anywhere
+	// in a memory page or EEPROM.
+	WriteAt(ctx context.Context, path string, data []byte, offset int) error
+	// Cached returns a value held fresh and for how much longer, without
+	// asking owserver: a file's size guess must not cost a bus read.
+	Cached(path string) (v []byte, fresh time.Duration, ok bool)
+	// Lifetimes gives the directory lifetime, which the kernel's entry
+	// and attribute timeouts follow.
+	Lifetimes() cache.Lifetimes
+	// Addr names owserver in the log.
+	Addr() string
+}
+
+var _ Backend = (*cache.Cache)(nil)
+
 // FS is the state shared by every node of a mount.
 type FS struct {
-	cache   *cache.Cache
+	cache   Backend
 	opts    Options
 	mounted time.Time
 	log     *slog.Logger
@@ -68,13 +96,14 @@ func (r *Root) ErrnoCounts() map[syscall.Errno]uint64 {
 	return m
 }
 
-// New returns the filesystem's root node, serving c.
-func New(c *cache.Cache, opts Options) *Root {
+// New returns the filesystem's root node, serving b (a *cache.Cache in a
+// mount).
+func New(b Backend, opts Options) *Root {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(discard{})
 	}
-	f := &FS{cache: c, opts: opts, mounted: time.Now(), log: log}
+	f := &FS{cache: b, opts: opts, mounted: time.Now(), log: log}
 	return &Root{dirNode: dirNode{fs: f, path: "/"}}
 }
 
