@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -89,11 +90,7 @@ func (r *Root) ErrnoCounts() map[syscall.Errno]uint64 {
 	f := r.fs
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	m := make(map[syscall.Errno]uint64, len(f.errnos))
-	for k, v := range f.errnos {
-		m[k] = v
-	}
-	return m
+	return maps.Clone(f.errnos)
 }
 
 // New returns the filesystem's root node, serving b (a *cache.Cache in a
@@ -101,7 +98,7 @@ func (r *Root) ErrnoCounts() map[syscall.Errno]uint64 {
 func New(b Backend, opts Options) *Root {
 	log := opts.Logger
 	if log == nil {
-		log = slog.New(discard{})
+		log = slog.New(slog.DiscardHandler)
 	}
 	f := &FS{cache: b, opts: opts, mounted: time.Now(), log: log}
 	return &Root{dirNode: dirNode{fs: f, path: "/"}}
@@ -164,6 +161,9 @@ func childPath(dir, name string) string {
 // ProcessOwner returns the uid and gid of this process, the default owner.
 func ProcessOwner() (uid, gid uint32) { return uint32(os.Getuid()), uint32(os.Getgid()) }
 
+// discard is slog.DiscardHandler under the name mount.go, daemon.go and
+// procs_test.go still spell as discard{}; new code uses
+// slog.DiscardHandler.
 type discard struct{}
 
 func (discard) Enabled(context.Context, slog.Level) bool  { return false }
