@@ -72,7 +72,9 @@ type FS struct {
 	errnos map[syscall.Errno]uint64
 }
 
-// fail counts an error returned to the kernel, for metrics.
+// fail counts an error returned to the kernel, for metrics, and returns
+// it. Every errno a FUSE method returns goes through it once; one that
+// the kernel is not told (see toErrno) does not.
 func (f *FS) fail(e syscall.Errno) syscall.Errno {
 	if e != 0 {
 		f.mu.Lock()
