@@ -2,6 +2,7 @@ package owfs_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"syscall"
@@ -21,6 +22,23 @@ func writeString(t *testing.T, f *os.File, s string) {
 	}
 }
 
+// writes writes s to f and checks the messages that reached the backend
+// before write(2) returned.
+func (m *fakeMount) writes(t *testing.T, f *os.File, s string, want ...string) {
+	t.Helper()
+	writeString(t, f, s)
+	m.sent(t, fmt.Sprintf("write %q", s), want...)
+}
+
+// pwrites is writes with pwrite(2) at off.
+func (m *fakeMount) pwrites(t *testing.T, f *os.File, s string, off int64, want ...string) {
+	t.Helper()
+	if n, err := f.WriteAt([]byte(s), off); err != nil || n != len(s) {
+		t.Fatalf("pwrite %q at %d: %d, %v", s, off, n, err)
+	}
+	m.sent(t, fmt.Sprintf("pwrite %q at %d", s, off), want...)
+}
+
 // A write that ends a line sends the line, without its newline or CRLF,
 // before write(2) returns; each line of a write is a value of its own;
 // close has nothing left to send.
@@ -28,12 +46,9 @@ func TestWriteCommitsEachLineBeforeReturning(t *testing.T) {
 	m := mountFake(t)
 	f := m.open(t, temphigh, os.O_WRONLY)
 	m.sent(t, "open")
-	writeString(t, f, "30\n")
-	m.sent(t, `write "30\n"`, write(temphigh, "30", 0))
-	writeString(t, f, "31\r\n")
-	m.sent(t, `write "31\r\n"`, write(temphigh, "31", 0))
-	writeString(t, f, "32\n33\n")
-	m.sent(t, `write "32\n33\n"`, write(temphigh, "32", 0), write(temphigh, "33", 0))
+	m.writes(t, f, "30\n", write(temphigh, "30", 0))
+	m.writes(t, f, "31\r\n", write(temphigh, "31", 0))
+	m.writes(t, f, "32\n33\n", write(temphigh, "32", 0), write(temphigh, "33", 0))
 	m.closeAndCheck(t, f, temphigh)
 	if v := m.b.value(temphigh); v != "33" {
 		t.Errorf("owserver holds %q, want 33", v)
@@ -46,12 +61,9 @@ func TestWriteCommitsEachLineBeforeReturning(t *testing.T) {
 func TestPartialValueGrowsAndItsNewlineSendsNothing(t *testing.T) {
 	m := mountFake(t)
 	f := m.open(t, temphigh, os.O_WRONLY)
-	writeString(t, f, "2")
-	m.sent(t, `write "2"`, write(temphigh, "2", 0))
-	writeString(t, f, "7")
-	m.sent(t, `write "7"`, write(temphigh, "27", 0))
-	writeString(t, f, "\n")
-	m.sent(t, `write "\n"`)
+	m.writes(t, f, "2", write(temphigh, "2", 0))
+	m.writes(t, f, "7", write(temphigh, "27", 0))
+	m.writes(t, f, "\n")
 	m.closeAndCheck(t, f, temphigh)
 }
 
@@ -60,14 +72,8 @@ func TestPartialValueGrowsAndItsNewlineSendsNothing(t *testing.T) {
 func TestTextWriteElsewhereStartsANewValue(t *testing.T) {
 	m := mountFake(t)
 	f := m.open(t, temphigh, os.O_WRONLY)
-	if _, err := f.WriteAt([]byte("25"), 0); err != nil {
-		t.Fatal(err)
-	}
-	m.sent(t, "pwrite 25 at 0", write(temphigh, "25", 0))
-	if _, err := f.WriteAt([]byte("7"), 10); err != nil {
-		t.Fatal(err)
-	}
-	m.sent(t, "pwrite 7 at 10", write(temphigh, "7", 0))
+	m.pwrites(t, f, "25", 0, write(temphigh, "25", 0))
+	m.pwrites(t, f, "7", 10, write(temphigh, "7", 0))
 	m.closeAndCheck(t, f, temphigh)
 }
 
@@ -79,17 +85,14 @@ func TestRefusedStartWaitsForTheRest(t *testing.T) {
 	t.Run("completed", func(t *testing.T) {
 		m := mountFake(t)
 		f := m.open(t, temphigh, os.O_WRONLY)
-		writeString(t, f, "-")
-		m.sent(t, `write "-"`, write(temphigh, "-", 0))
-		writeString(t, f, "5\n")
-		m.sent(t, `write "5\n"`, write(temphigh, "-5", 0))
+		m.writes(t, f, "-", write(temphigh, "-", 0))
+		m.writes(t, f, "5\n", write(temphigh, "-5", 0))
 		m.closeAndCheck(t, f, temphigh)
 	})
 	t.Run("never completed", func(t *testing.T) {
 		m := mountFake(t)
 		f := m.open(t, temphigh, os.O_WRONLY)
-		writeString(t, f, "-")
-		m.sent(t, `write "-"`, write(temphigh, "-", 0))
+		m.writes(t, f, "-", write(temphigh, "-", 0))
 		if err := f.Close(); !errors.Is(err, syscall.EINVAL) {
 			t.Errorf("close after a lone -: got %v, want EINVAL", err)
 		}
@@ -120,19 +123,6 @@ func TestRefusalFailsTheWrite(t *testing.T) {
 	m.closeAndCheck(t, f, temphigh)
 }
 
-// open(O_TRUNC) sends nothing: the write that follows is the value
-// (echo 25 > temphigh). The kernel truncates with a SETATTR that names
-// no handle; a number has no empty value, so sending one would fail the
-// open.
-func TestTruncatingOpenThenWrite(t *testing.T) {
-	m := mountFake(t)
-	f := m.open(t, temphigh, os.O_WRONLY|os.O_TRUNC)
-	m.sent(t, "open(O_TRUNC)")
-	writeString(t, f, "40\n")
-	m.sent(t, `write "40\n"`, write(temphigh, "40", 0))
-	m.closeAndCheck(t, f, temphigh)
-}
-
 // A truncate without a write sends the empty value once, at the last
 // close of the opener's descriptors: a close while the opener holds a
 // duplicate (a shell's redirection moves the descriptor, then closes the
@@ -154,31 +144,41 @@ func TestTruncateWithoutWriteCommitsOnceAtLastClose(t *testing.T) {
 	m.sent(t, "close of a truncated number")
 }
 
-// The shell's echo, in-process: open(O_TRUNC), dup to stdout, close the
-// first descriptor, write, close. One value reaches owserver.
-func TestTruncateDupCloseWrite(t *testing.T) {
-	m := mountFake(t)
-	f := m.open(t, alias, os.O_WRONLY|os.O_TRUNC)
-	d := dup(t, f)
-	closeOK(t, f)
-	writeString(t, d, "kitchen\n")
-	m.sent(t, `write "kitchen\n"`, write(alias, "kitchen", 0))
-	m.closeAndCheck(t, d, alias)
-}
-
-// A child that closes the descriptor it inherited (at exec, close-on-
-// exec) is not the opener: its close does not send the truncated value,
-// which the opener is about to write.
-func TestChildClosingAnInheritedDescriptorSendsNothing(t *testing.T) {
-	m := mountFake(t)
-	f := m.open(t, alias, os.O_WRONLY|os.O_TRUNC)
-	if out, err := exec.Command("true").CombinedOutput(); err != nil {
-		t.Fatalf("true: %v: %s", err, out)
+// open(O_TRUNC) sends nothing, and neither does a close before the
+// write that follows if it is a duplicate's (a shell's redirection moves
+// the descriptor to stdout, then closes the first) or a child's (its
+// close-on-exec copy, at exec): the write is the value, sent once. The
+// kernel truncates with a SETATTR that names no handle; sending the
+// empty value then would fail a number's open.
+func TestTruncateThenWriteSendsOneValue(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		path string
+		// between does what comes between open and write, and returns
+		// the descriptor to write to.
+		between func(t *testing.T, f *os.File) *os.File
+	}{
+		{"open and write", temphigh, func(t *testing.T, f *os.File) *os.File { return f }},
+		{"a duplicate closed first", alias, func(t *testing.T, f *os.File) *os.File {
+			d := dup(t, f)
+			closeOK(t, f)
+			return d
+		}},
+		{"a child closed its copy", alias, func(t *testing.T, f *os.File) *os.File {
+			if out, err := exec.Command("true").CombinedOutput(); err != nil {
+				t.Fatalf("true: %v: %s", err, out)
+			}
+			return f
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := mountFake(t)
+			w := tt.between(t, m.open(t, tt.path, os.O_WRONLY|os.O_TRUNC))
+			m.sent(t, "open(O_TRUNC), "+tt.name)
+			m.writes(t, w, "40\n", write(tt.path, "40", 0))
+			m.closeAndCheck(t, w, tt.path)
+		})
 	}
-	m.sent(t, "a child's exec closed its copy")
-	writeString(t, f, "hall\n")
-	m.sent(t, `write "hall\n"`, write(alias, "hall", 0))
-	m.closeAndCheck(t, f, alias)
 }
 
 // A truncated handle whose close found another descriptor of the file
@@ -200,8 +200,7 @@ func TestTruncateLeftToRelease(t *testing.T) {
 func TestFtruncateThenWrite(t *testing.T) {
 	m := mountFake(t)
 	f := m.open(t, temphigh, os.O_WRONLY)
-	writeString(t, f, "2")
-	m.sent(t, `write "2"`, write(temphigh, "2", 0))
+	m.writes(t, f, "2", write(temphigh, "2", 0))
 	if err := f.Truncate(0); err != nil {
 		t.Fatalf("ftruncate(0): %v", err)
 	}
@@ -209,10 +208,7 @@ func TestFtruncateThenWrite(t *testing.T) {
 		t.Fatalf("ftruncate(5): %v", err)
 	}
 	m.sent(t, "ftruncate")
-	if _, err := f.WriteAt([]byte("35\n"), 0); err != nil {
-		t.Fatal(err)
-	}
-	m.sent(t, `pwrite "35\n" at 0`, write(temphigh, "35", 0))
+	m.pwrites(t, f, "35\n", 0, write(temphigh, "35", 0))
 	m.closeAndCheck(t, f, temphigh)
 }
 
@@ -232,15 +228,14 @@ func TestFsyncCommits(t *testing.T) {
 	m.closeAndCheck(t, f, alias)
 }
 
-// pread reads up to n bytes at off with pread(2).
-func pread(t *testing.T, f *os.File, n int, off int64) string {
+// wantPread checks what pread(2) of n bytes at off returns.
+func wantPread(t *testing.T, f *os.File, n int, off int64, want string) {
 	t.Helper()
 	b := make([]byte, n)
 	got, err := syscall.Pread(int(f.Fd()), b, off)
-	if err != nil {
-		t.Fatalf("pread %d at %d: %v", n, off, err)
+	if err != nil || string(b[:got]) != want {
+		t.Errorf("pread %d at %d: got %q, %v; want %q", n, off, b[:max(got, 0)], err, want)
 	}
-	return string(b[:got])
 }
 
 // A reader's open reads the value once: every read of the handle, at any
@@ -265,24 +260,16 @@ func TestReadOncePerOpenAndRereadAtZero(t *testing.T) {
 	if string(got) != "21.5\n" {
 		t.Errorf("read byte by byte: got %q, want the value at open, 21.5\\n", got)
 	}
-	if s := pread(t, f, 2, 3); s != "5\n" {
-		t.Errorf("pread 2 at 3: got %q, want 5\\n", s)
-	}
-	if s := pread(t, f, 10, 7); s != "" {
-		t.Errorf("pread past the end: got %q, want nothing", s)
-	}
+	wantPread(t, f, 2, 3, "5\n")
+	wantPread(t, f, 10, 7, "")
 	m.sent(t, "reads of one pass")
-	if s := pread(t, f, 100, 0); s != "22.0\n" {
-		t.Errorf("reread at 0: got %q, want the new value 22.0\\n", s)
-	}
+	wantPread(t, f, 100, 0, "22.0\n")
 	m.sent(t, "reread at 0", read(temperature))
 	closeOK(t, f)
 
 	m.b.set(temperature, "23.5")
 	f = m.open(t, temperature, os.O_RDONLY)
-	if s := pread(t, f, 100, 0); s != "23.5\n" {
-		t.Errorf("after reopening: got %q, want 23.5\\n", s)
-	}
+	wantPread(t, f, 100, 0, "23.5\n")
 	m.sent(t, "reopen and read", read(temperature))
 	closeOK(t, f)
 }
@@ -293,17 +280,10 @@ func TestReadWriteHandleRereadsAfterAWrite(t *testing.T) {
 	m := mountFake(t)
 	f := m.open(t, temphigh, os.O_RDWR)
 	m.sent(t, "open")
-	if s := pread(t, f, 100, 0); s != "25\n" {
-		t.Errorf("read: got %q, want 25\\n", s)
-	}
+	wantPread(t, f, 100, 0, "25\n")
 	m.sent(t, "read", read(temphigh))
-	if _, err := f.WriteAt([]byte("30\n"), 0); err != nil {
-		t.Fatal(err)
-	}
-	m.sent(t, "write", write(temphigh, "30", 0))
-	if s := pread(t, f, 100, 1); s != "0\n" {
-		t.Errorf("read at 1 after the write: got %q, want 0\\n (of 30)", s)
-	}
+	m.pwrites(t, f, "30\n", 0, write(temphigh, "30", 0))
+	wantPread(t, f, 100, 1, "0\n")
 	m.sent(t, "read after the write", read(temphigh))
 	closeOK(t, f)
 }
@@ -320,14 +300,8 @@ func TestBinaryWritesGoAtTheirOffset(t *testing.T) {
 		t.Fatalf("ftruncate(0): %v", err)
 	}
 	m.sent(t, "ftruncate(0)")
-	if _, err := f.WriteAt([]byte("AB"), 5); err != nil {
-		t.Fatal(err)
-	}
-	m.sent(t, "pwrite AB at 5", write(memory, "AB", 5))
-	if _, err := f.WriteAt([]byte("C\nD"), 9); err != nil {
-		t.Fatal(err)
-	}
-	m.sent(t, "pwrite C\\nD at 9", write(memory, "C\nD", 9))
+	m.pwrites(t, f, "AB", 5, write(memory, "AB", 5))
+	m.pwrites(t, f, "C\nD", 9, write(memory, "C\nD", 9))
 	n, err := syscall.Pwrite(int(f.Fd()), []byte("wxyz"), memorySize-2)
 	if n != 2 || err != nil {
 		t.Errorf("pwrite of 4 bytes 2 before the end: %d, %v; want 2, nil", n, err)
@@ -337,9 +311,7 @@ func TestBinaryWritesGoAtTheirOffset(t *testing.T) {
 		t.Errorf("pwrite at the end: got %v, want EFBIG", err)
 	}
 	m.sent(t, "pwrite at the end", write(memory, "z", memorySize))
-	if s := pread(t, f, 6, 4); s != "\x00AB\x00\x00C" {
-		t.Errorf("pread 6 at 4: got %q", s)
-	}
+	wantPread(t, f, 6, 4, "\x00AB\x00\x00C")
 	m.sent(t, "pread", read(memory))
 	m.closeAndCheck(t, f, memory)
 	if v := m.b.value(memory); v[62:] != "wx" {
