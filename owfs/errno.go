@@ -15,8 +15,8 @@ func (f *FS) errno(ctx context.Context, op, path string, err error) syscall.Errn
 }
 
 // toErrno is errno without the count, for a caller that may not tell the
-// kernel (a refused start of a value that more bytes may complete): it
-// counts the errno with fail if it returns it. owserver's codes keep their
+// kernel (a refused start of a value that more bytes may complete), and
+// counts with fail what it does tell. owserver's codes keep their
 // meaning; anything that went wrong on the way (unreachable, timed out,
 // nonsense) is EIO, never ENOENT, so that a dead server does not look
 // like a missing sensor.

@@ -163,9 +163,9 @@ func childPath(dir, name string) string {
 // ProcessOwner returns the uid and gid of this process, the default owner.
 func ProcessOwner() (uid, gid uint32) { return uint32(os.Getuid()), uint32(os.Getgid()) }
 
-// discard is slog.DiscardHandler under the name mount.go, daemon.go and
-// procs_test.go still spell as discard{}; new code uses
-// slog.DiscardHandler.
+// discard drops every record, as slog.DiscardHandler does, which new
+// code uses; it stays only while mount.go, daemon.go and procs_test.go
+// still spell discard{}.
 type discard struct{}
 
 func (discard) Enabled(context.Context, slog.Level) bool  { return false }
