@@ -77,10 +77,39 @@ type Property struct {
 	InDevice bool
 }
 
+// Client is what the cache asks of owserver: the calls of
+// *owclient.Client it makes, and nothing else, so that a test can answer
+// them in-process. An implementation must be safe for concurrent use and
+// report failures as owclient does (a *owclient.ServerError for
+// owserver's refusals, an error matching owclient.ErrTimeout for a
+// timeout): the cache tells them apart.
+type Client interface {
+	// Addr names the server, for logs.
+	Addr() string
+	// Dir lists a directory as full paths; a trailing slash marks a
+	// directory if DirSlashes says listings have them.
+	Dir(ctx context.Context, path string, opts ...owclient.DirOption) ([]string, error)
+	DirSlashes() bool
+	// Present reports whether owserver serves path; absence is no error.
+	Present(ctx context.Context, path string) (bool, error)
+	Read(ctx context.Context, path string) ([]byte, error)
+	// ReadAt reads size bytes at offset; the cache reads one byte to
+	// tell a directory from a file (EISDIR).
+	ReadAt(ctx context.Context, path string, size, offset int) ([]byte, error)
+	// WriteAt writes data at offset; a *owclient.PartialWriteError says
+	// owserver took only part of it.
+	WriteAt(ctx context.Context, path string, data []byte, offset int) error
+	// Structure returns the parsed /structure line of a family's
+	// property; owclient.ErrBadStructure if it does not parse.
+	Structure(ctx context.Context, family, property string) (owclient.Structure, error)
+}
+
+var _ Client = (*owclient.Client)(nil)
+
 // Cache answers listings, values and structure lines for one owserver
 // client. It is safe for concurrent use.
 type Cache struct {
-	client   *owclient.Client
+	client   Client
 	opts     Options
 	lru      *store
 	flights  singleflight.Group
@@ -105,7 +134,7 @@ type Cache struct {
 // failure is a request that timed out.
 type failure struct {
 	err   error
-	until time.Time
+	until time.Time // on the cache's clock (Options.Now), as values' expiries are
 }
 
 // failMemo is how long a timeout answers the same request. The kernel
@@ -121,8 +150,8 @@ type entry struct {
 	expires time.Time
 }
 
-// New returns a cache in front of client.
-func New(client *owclient.Client, opts Options) (*Cache, error) {
+// New returns a cache in front of client, usually an *owclient.Client.
+func New(client Client, opts Options) (*Cache, error) {
 	if opts.Entries < 0 || opts.Bytes < 0 || opts.RequestTimeout < 0 {
 		return nil, errors.New("cache: negative size or timeout")
 	}
@@ -274,7 +303,7 @@ func (c *Cache) shared(ctx context.Context, key string, lifetime time.Duration, 
 			// Only timeouts: a refused connection fails at once anyway, and
 			// a restarted owserver must be used as soon as it listens.
 			c.mu.Lock()
-			c.failed[key] = failure{err: err, until: time.Now().Add(failMemo)}
+			c.failed[key] = failure{err: err, until: c.opts.Now().Add(failMemo)}
 			c.mu.Unlock()
 		}
 		return v, err
@@ -302,7 +331,7 @@ func (c *Cache) recentFailure(key string) error {
 	if !ok {
 		return nil
 	}
-	if time.Now().Before(f.until) {
+	if c.opts.Now().Before(f.until) {
 		return f.err
 	}
 	delete(c.failed, key)
@@ -625,25 +654,26 @@ func (c *Cache) Read(ctx context.Context, path string) ([]byte, error) {
 	return v.([]byte), nil
 }
 
-// Cached returns the value at path and when it expires, if the cache
-// holds it fresh, without asking owserver; a guess at its length costs
-// nothing this way, and a reader that comes before it expires is served
-// this very value.
-func (c *Cache) Cached(path string) (v []byte, expires time.Time, ok bool) {
+// Cached returns the value at path and how much longer it stays fresh,
+// if the cache holds it fresh, without asking owserver; a guess at its
+// length costs nothing this way, and a reader that comes before then is
+// served this very value.
+func (c *Cache) Cached(path string) (v []byte, fresh time.Duration, ok bool) {
 	loc := locate(path)
 	if loc.uncached {
-		return nil, time.Time{}, false
+		return nil, 0, false
 	}
 	e, ok := c.lru.Peek(valueKey(loc))
-	if !ok || !c.opts.Now().Before(e.expires) {
-		return nil, time.Time{}, false
+	if !ok {
+		return nil, 0, false
 	}
+	fresh = e.expires.Sub(c.opts.Now())
 	v, ok = e.value.([]byte)
-	return v, e.expires, ok
+	if !ok || fresh <= 0 {
+		return nil, 0, false
+	}
+	return v, fresh, true
 }
-
-// Now is the cache's clock.
-func (c *Cache) Now() time.Time { return c.opts.Now() }
 
 func (c *Cache) fetchValue(ctx context.Context, path string) ([]byte, error) {
 	c.counters.messages[msgRead].Add(1)

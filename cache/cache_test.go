@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,15 +21,16 @@ import (
 // tree is a fake owserver's content: values by path, and directories
 // listed from the values' paths.
 type tree struct {
-	mu     sync.Mutex
-	values map[string]string
-	slash  bool          // answer DIRALLSLASH (else -42, as --no_dirall)
-	delay  time.Duration // before every READ answer, to let requests overlap
-	reads  map[string]int
+	mu      sync.Mutex
+	values  map[string]string
+	slash   bool          // answer DIRALLSLASH (else -42, as --no_dirall)
+	delay   time.Duration // before every READ answer, to let requests overlap
+	reads   map[string]int
+	stalled map[string]bool // reads that time out (in-process only: see local)
 }
 
 func newTree() *tree {
-	return &tree{slash: true, reads: map[string]int{}, values: map[string]string{
+	return &tree{slash: true, reads: map[string]int{}, stalled: map[string]bool{}, values: map[string]string{
 		"/10.67C6697351FF/temperature":       "     21.5",
 		"/10.67C6697351FF/temphigh":          "     75",
 		"/10.67C6697351FF/alias":             "",
@@ -155,7 +157,17 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// setup returns a cache in front of tr, answered in-process, on a clock
+// of its own.
 func setup(t *testing.T, tr *tree, opts cache.Options) (*cache.Cache, *clock) {
+	t.Helper()
+	return newCache(t, local{tr}, opts)
+}
+
+// setupWire is setup through a real owclient.Client and a fake owserver
+// on a loopback port: what the cache gets from the wire, fallbacks
+// included.
+func setupWire(t *testing.T, tr *tree, opts cache.Options) (*cache.Cache, *clock) {
 	t.Helper()
 	srv := owtest.NewFakeServer(t, func(c *owtest.FakeConn) { c.Answer(tr.answer) })
 	cl, err := owclient.New(srv.Addr, owclient.Options{})
@@ -163,6 +175,11 @@ func setup(t *testing.T, tr *tree, opts cache.Options) (*cache.Cache, *clock) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cl.Close() })
+	return newCache(t, cl, opts)
+}
+
+func newCache(t *testing.T, cl cache.Client, opts cache.Options) (*cache.Cache, *clock) {
+	t.Helper()
 	clk := &clock{now: time.Unix(1e9, 0)}
 	opts.Now = clk.Now
 	if opts.Lifetimes == (cache.Lifetimes{}) {
@@ -315,12 +332,7 @@ func TestWriteDropsValueAndAliasRenames(t *testing.T) {
 }
 
 func hasEntry(es []cache.Entry, name string, dir bool) bool {
-	for _, e := range es {
-		if e.Name == name && e.IsDir == dir {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(es, cache.Entry{Name: name, IsDir: dir})
 }
 
 func TestDirSortedWithTypes(t *testing.T) {
@@ -328,7 +340,9 @@ func TestDirSortedWithTypes(t *testing.T) {
 		t.Run(fmt.Sprintf("slash=%v", slash), func(t *testing.T) {
 			tr := newTree()
 			tr.slash = slash
-			c, clk := setup(t, tr, cache.Options{})
+			// Over the wire: without slashes, owclient falls back to
+			// DIRALL and says so in DirSlashes.
+			c, clk := setupWire(t, tr, cache.Options{})
 			es, err := c.Dir(bg, "/10.67C6697351FF")
 			if err != nil {
 				t.Fatal(err)

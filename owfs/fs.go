@@ -4,7 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"log/slog"
-	"os"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -31,9 +31,37 @@ type Options struct {
 	sizing sizeScheme // for tests that measure the alternatives
 }
 
+// Backend is what the filesystem asks of the cache in front of owserver;
+// *cache.Cache is one. The nodes call nothing else, so a test can mount
+// the filesystem over a fake that records every call. Errors are
+// owclient's (see errno).
+type Backend interface {
+	// Dir lists a directory, sorted by name.
+	Dir(ctx context.Context, path string) ([]cache.Entry, error)
+	// Present reports whether owserver serves a device its directory does
+	// not list (an id hidden by its alias, another spelling of an id).
+	Present(ctx context.Context, path string) (bool, error)
+	// Property says what a file is: its structure line and change class.
+	Property(ctx context.Context, path string) (cache.Property, error)
+	Read(ctx context.Context, path string) ([]byte, error)
+	// WriteAt writes data at a byte offset: 0 for text values, anywhere
+	// in a memory page or EEPROM.
+	WriteAt(ctx context.Context, path string, data []byte, offset int) error
+	// Cached returns a value held fresh and for how much longer, without
+	// asking owserver: a file's size guess must not cost a bus read.
+	Cached(path string) (v []byte, fresh time.Duration, ok bool)
+	// Lifetimes gives the directory lifetime, which the kernel's entry
+	// and attribute timeouts follow.
+	Lifetimes() cache.Lifetimes
+	// Addr names owserver in the log.
+	Addr() string
+}
+
+var _ Backend = (*cache.Cache)(nil)
+
 // FS is the state shared by every node of a mount.
 type FS struct {
-	cache   *cache.Cache
+	cache   Backend
 	opts    Options
 	mounted time.Time
 	log     *slog.Logger
@@ -43,7 +71,9 @@ type FS struct {
 	errnos map[syscall.Errno]uint64
 }
 
-// fail counts an error returned to the kernel, for metrics.
+// fail counts an error returned to the kernel, for metrics, and returns
+// it. Every errno a FUSE method returns goes through it once; one that
+// the kernel is not told (see toErrno) does not.
 func (f *FS) fail(e syscall.Errno) syscall.Errno {
 	if e != 0 {
 		f.mu.Lock()
@@ -61,20 +91,17 @@ func (r *Root) ErrnoCounts() map[syscall.Errno]uint64 {
 	f := r.fs
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	m := make(map[syscall.Errno]uint64, len(f.errnos))
-	for k, v := range f.errnos {
-		m[k] = v
-	}
-	return m
+	return maps.Clone(f.errnos)
 }
 
-// New returns the filesystem's root node, serving c.
-func New(c *cache.Cache, opts Options) *Root {
+// New returns the filesystem's root node, serving b (a *cache.Cache in a
+// mount).
+func New(b Backend, opts Options) *Root {
 	log := opts.Logger
 	if log == nil {
-		log = slog.New(discard{})
+		log = slog.New(slog.DiscardHandler)
 	}
-	f := &FS{cache: c, opts: opts, mounted: time.Now(), log: log}
+	f := &FS{cache: b, opts: opts, mounted: time.Now(), log: log}
 	return &Root{dirNode: dirNode{fs: f, path: "/"}}
 }
 
@@ -93,11 +120,30 @@ func (r *Root) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 	return 0
 }
 
-// KernelTimeouts returns the entry, attribute and negative-lookup timeouts
-// for fs.Options: the cache's directory lifetime.
-func (f *Root) KernelTimeouts() (entry, attr, negative time.Duration) {
-	d := f.fs.cache.Lifetimes().Directory
-	return d, d, d
+// FSOptions returns the fs.Options that r's nodes rely on, around mo, for
+// fs.Mount or fs.NewNodeFS. The kernel keeps entries, attributes and
+// unknown names for the cache's directory lifetime, so that shells probing
+// for .git do not reach owserver every time; a mode of 0 (neither ro nor
+// wo) stays 0; the root has inode number 1, which ino keeps free (go-fuse
+// gives it 0, which stat, ls -i and find's loop detection take for "no
+// inode"); every node belongs to the mount's owner. Values are a few bytes,
+// so they go back in one writev(2) rather than through go-fuse's splice
+// and its pipe, and a write(2) is at most 64 KiB, more than owserver
+// takes in one message.
+func (r *Root) FSOptions(mo fuse.MountOptions) *fs.Options {
+	d := r.fs.cache.Lifetimes().Directory
+	mo.MaxWrite = 64 * 1024
+	mo.DisableSplice = true
+	return &fs.Options{
+		MountOptions:    mo,
+		EntryTimeout:    &d,
+		AttrTimeout:     &d,
+		NegativeTimeout: &d,
+		NullPermissions: true,
+		RootStableAttr:  &fs.StableAttr{Ino: 1},
+		UID:             r.fs.opts.UID,
+		GID:             r.fs.opts.GID,
+	}
 }
 
 // ino is a path's inode number: stable for as long as the path exists, and
@@ -131,13 +177,3 @@ func childPath(dir, name string) string {
 	}
 	return dir + "/" + name
 }
-
-// ProcessOwner returns the uid and gid of this process, the default owner.
-func ProcessOwner() (uid, gid uint32) { return uint32(os.Getuid()), uint32(os.Getgid()) }
-
-type discard struct{}
-
-func (discard) Enabled(context.Context, slog.Level) bool  { return false }
-func (discard) Handle(context.Context, slog.Record) error { return nil }
-func (d discard) WithAttrs([]slog.Attr) slog.Handler      { return d }
-func (d discard) WithGroup(string) slog.Handler           { return d }

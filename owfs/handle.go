@@ -126,7 +126,7 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 		// memory ends (cp then fails with "File too large").
 		n, errno := h.node.commitPart(ctx, data, off)
 		h.loaded = false
-		return uint32(n), errno
+		return uint32(n), h.node.fs.fail(errno)
 	}
 	if off != h.next {
 		h.pending, h.sentLen, h.held = h.pending[:0], -1, false
@@ -138,13 +138,15 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 	h.pending = append(h.pending, data...) // data is reused after we return
 	h.next = off + int64(len(data))
 	if errno := h.sendLocked(ctx); errno != 0 {
-		return 0, errno
+		return 0, h.node.fs.fail(errno)
 	}
 	return uint32(len(data)), 0
 }
 
 // sendLocked sends each complete line of pending as a value, then the
-// rest, if any, as the value so far.
+// rest, if any, as the value so far. It returns the errno for the write,
+// not counted yet: a refusal of a partial value that more bytes may
+// complete is not one.
 func (h *handle) sendLocked(ctx context.Context) syscall.Errno {
 	for {
 		i := bytes.IndexByte(h.pending, '\n')
@@ -178,7 +180,7 @@ func (h *handle) sendLocked(ctx context.Context) syscall.Errno {
 }
 
 // commitLocked sends one value; a later read of a read-write handle sees
-// the new value.
+// the new value. Its errno is not counted yet (see toErrno).
 func (h *handle) commitLocked(ctx context.Context, v []byte) syscall.Errno {
 	h.loaded = false
 	return h.node.commit(ctx, v)
@@ -203,7 +205,8 @@ func (h *handle) truncate() {
 }
 
 // finishLocked sends what no write could: a held partial value, or the
-// empty value after a truncate. It returns owserver's answer.
+// empty value after a truncate. It returns owserver's answer, not counted
+// yet.
 func (h *handle) finishLocked(ctx context.Context) syscall.Errno {
 	switch {
 	case h.held:
@@ -215,7 +218,7 @@ func (h *handle) finishLocked(ctx context.Context) syscall.Errno {
 		if !h.node.allowsEmpty() {
 			// owserver refuses an empty number or date: say so without
 			// sending it.
-			return h.node.fs.fail(syscall.EINVAL)
+			return syscall.EINVAL
 		}
 		return h.commitLocked(ctx, nil)
 	}
@@ -243,7 +246,7 @@ func (h *handle) Flush(ctx context.Context) syscall.Errno {
 			return 0 // Release sends it if nothing else does
 		}
 	}
-	return h.finishLocked(ctx)
+	return h.node.fs.fail(h.finishLocked(ctx))
 }
 
 // Fsync - FUSE call. Sends what is left, an empty value included; 0 once
@@ -251,11 +254,12 @@ func (h *handle) Flush(ctx context.Context) syscall.Errno {
 func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.finishLocked(ctx)
+	return h.node.fs.fail(h.finishLocked(ctx))
 }
 
 // Release - FUSE call, after the last close. The kernel drops its result,
-// so Flush has normally sent everything already.
+// so Flush has normally sent everything already; a failure is still
+// counted, as the only trace of a value that never reached owserver.
 func (h *handle) Release(ctx context.Context) syscall.Errno {
 	defer h.node.forget(h)
 	h.mu.Lock()
@@ -263,7 +267,7 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 	if h.truncated && !h.node.allowsEmpty() {
 		return 0 // not sent, and nobody to tell
 	}
-	return h.finishLocked(ctx)
+	return h.node.fs.fail(h.finishLocked(ctx))
 }
 
 // callerPid is the thread a FUSE call comes from, 0 if unknown.

@@ -3,6 +3,7 @@ package owfs
 import (
 	"bytes"
 	"os"
+	"slices"
 	"strconv"
 )
 
@@ -27,13 +28,11 @@ func holdsOpen(pid uint32, ino uint64) (open, known bool) {
 		return false, false
 	}
 	want := []byte("\nino:\t" + strconv.FormatUint(ino, 10) + "\n")
-	for _, n := range names {
+	open = slices.ContainsFunc(names, func(n string) bool {
 		b, err := os.ReadFile(dir + n)
-		if err == nil && bytes.Contains(b, want) {
-			return true, true
-		}
-	}
-	return false, true
+		return err == nil && bytes.Contains(b, want)
+	})
+	return open, true
 }
 
 // sameProcess reports whether threads a and b belong to one process. FUSE

@@ -147,7 +147,7 @@ func (p *propNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAtt
 					return p.fs.fail(syscall.EINVAL)
 				}
 				if errno := p.commit(ctx, nil); errno != 0 {
-					return errno
+					return p.fs.fail(errno)
 				}
 			}
 		}
@@ -306,11 +306,12 @@ func (p *propNode) isBinary() bool {
 // caller is interrupted: a half-sent write is worse than a late one. The
 // structure line's size is not checked: it is the width owserver formats a
 // value to, not a bound on what it accepts (`yes` for a switch, a float
-// with many digits).
+// with many digits). Like commitAt and commitPart, it leaves counting
+// the errno to the caller, which may not tell the kernel (see toErrno).
 func (p *propNode) commit(ctx context.Context, value []byte) syscall.Errno {
 	if bytes.IndexByte(value, 0) >= 0 {
 		// owserver would take the text up to the NUL and drop the rest.
-		return p.fs.fail(syscall.EINVAL)
+		return syscall.EINVAL
 	}
 	return p.commitAt(ctx, value, 0)
 }
@@ -321,7 +322,7 @@ func (p *propNode) commitAt(ctx context.Context, data []byte, offset int64) sysc
 	n, errno := p.commitPart(ctx, data, offset)
 	if errno == 0 && n < len(data) {
 		p.fs.log.Debug("owserver cut a value short", "path", p.path, "took", n, "sent", len(data))
-		return p.fs.fail(syscall.EFBIG)
+		return syscall.EFBIG
 	}
 	return errno
 }
@@ -343,7 +344,7 @@ func (p *propNode) commitPart(ctx context.Context, data []byte, offset int64) (i
 		go p.invalidate(data)
 		return len(data), 0
 	}
-	return 0, p.fs.errno(ctx, "write", p.path, err)
+	return 0, p.fs.toErrno(ctx, "write", p.path, err)
 }
 
 // invalidate drops the kernel's copies of what a write changed. It runs
@@ -398,26 +399,32 @@ func (p *propNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.
 			list = append(append(list, n...), 0)
 		}
 	}
-	return fill(dest, list)
+	return p.fs.fill(dest, list)
 }
 
 // Getxattr - FUSE call.
 func (p *propNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
 	v, ok := p.xattrs()[attr]
-	if !ok {
+	if !ok && !strings.HasPrefix(attr, "user.") {
+		// Probes, whose usual answer is none: the kernel's for
+		// security.capability before every write, ls's for ACLs and
+		// labels. Counted, they made every write an error in metrics.
 		return 0, syscall.ENODATA
 	}
-	return fill(dest, []byte(v))
+	if !ok {
+		return 0, p.fs.fail(syscall.ENODATA)
+	}
+	return p.fs.fill(dest, []byte(v))
 }
 
 // fill answers an xattr call: the size alone for an empty dest, ERANGE
 // when dest is too small.
-func fill(dest, b []byte) (uint32, syscall.Errno) {
+func (f *FS) fill(dest, b []byte) (uint32, syscall.Errno) {
 	if len(dest) == 0 {
 		return uint32(len(b)), 0
 	}
 	if len(dest) < len(b) {
-		return 0, syscall.ERANGE
+		return 0, f.fail(syscall.ERANGE)
 	}
 	return uint32(copy(dest, b)), 0
 }

@@ -25,16 +25,8 @@ func realMount(t *testing.T, addr string, lifetimes cache.Lifetimes, opts Option
 		t.Fatal(err)
 	}
 	root := New(c, opts)
-	entry, attr, negative := root.KernelTimeouts()
 	dir := t.TempDir()
-	srv, err := fs.Mount(dir, root, &fs.Options{
-		MountOptions:    fuse.MountOptions{DirectMount: true, DisableSplice: true, MaxWrite: 64 * 1024},
-		EntryTimeout:    &entry,
-		AttrTimeout:     &attr,
-		NegativeTimeout: &negative,
-		NullPermissions: true,
-		RootStableAttr:  &fs.StableAttr{Ino: 1},
-	})
+	srv, err := fs.Mount(dir, root, root.FSOptions(fuse.MountOptions{DirectMount: true}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,20 +64,18 @@ func (p *propNode) size(f fs.FileHandle) (uint64, time.Duration) {
 		}
 		return p.width(), keep
 	}
-	v, expires, cached := p.fs.cache.Cached(p.path)
-	until := func() time.Duration {
-		return max(min(expires.Sub(p.fs.cache.Now()), keep), time.Nanosecond) // 0 would mean the default
-	}
+	v, fresh, cached := p.fs.cache.Cached(p.path)
+	until := max(min(fresh, keep), time.Nanosecond) // 0 would mean the default
 	if h, ok := f.(*handle); ok && h.node == p {
 		if n := h.size(); n >= 0 {
 			if cached && int64(len(p.present(v))) == n {
-				return uint64(n), until()
+				return uint64(n), until
 			}
 			return uint64(n), time.Nanosecond
 		}
 	}
 	if cached {
-		return uint64(len(p.present(v))), until()
+		return uint64(len(p.present(v))), until
 	}
 	if n := p.last.Load(); n >= 0 && p.prop.Class == owclient.Fixed && !p.writable() {
 		return uint64(n), keep

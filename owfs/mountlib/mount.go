@@ -105,7 +105,6 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		return nil, err
 	}
 	root := owfs.New(c, owfs.Options{UID: cfg.UID, GID: cfg.GID, ReadOnly: cfg.ReadOnly, Newline: cfg.Newline, Logger: log})
-	entry, attr, negative := root.KernelTimeouts()
 	mo := fuse.MountOptions{
 		FsName:     client.Addr(),
 		Name:       "owfuse",
@@ -113,10 +112,6 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		Debug:      cfg.FuseDebug,
 		// As root, mount(2) directly rather than through fusermount3.
 		DirectMount: os.Geteuid() == 0,
-		MaxWrite:    64 * 1024,
-		// Values are a few bytes: one writev(2) beats go-fuse's splice
-		// through a pipe (which costs three or four syscalls per read).
-		DisableSplice: true,
 	}
 	if cfg.FuseDebug {
 		mo.Logger = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
@@ -130,20 +125,9 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		mo.Options = append(mo.Options, "default_permissions")
 	}
 	stop := newStopper()
-	srv, err := mountFS(abs, root, stop, &fs.Options{
-		MountOptions:    mo,
-		EntryTimeout:    &entry,
-		AttrTimeout:     &attr,
-		NegativeTimeout: &negative,
-		NullPermissions: true, // a mode of 0 (neither ro nor wo) stays 0
-		// go-fuse gives the root inode number 0, which stat, ls -i and
-		// find's loop detection take for "no inode"; ino() keeps 1 free
-		// for it.
-		RootStableAttr: &fs.StableAttr{Ino: 1},
-		UID:            cfg.UID,
-		GID:            cfg.GID,
-		Logger:         quietLogger(log),
-	})
+	fsOpts := root.FSOptions(mo)
+	fsOpts.Logger = quietLogger(log)
+	srv, err := mountFS(abs, root, stop, fsOpts)
 	if err != nil {
 		client.Close()
 		mx.close()

@@ -1,0 +1,4 @@
+package cache
+
+// FailMemo is failMemo, for the tests of package cache_test.
+const FailMemo = failMemo
