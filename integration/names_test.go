@@ -2,6 +2,7 @@ package integration
 
 import (
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,7 +53,7 @@ func TestNamesAliasAndID(t *testing.T) {
 	mustRun(t, "sh", "-c", "echo lounge > "+filepath.Join(mnt, names10, "alias"))
 
 	root := lines(mustRun(t, "ls", mnt))
-	if !contains(root, "lounge") || contains(root, names10) {
+	if !slices.Contains(root, "lounge") || slices.Contains(root, names10) {
 		t.Fatalf("ls after the alias write: %q, want lounge instead of %s", root, names10)
 	}
 	var paths []string
@@ -206,15 +207,6 @@ func TestNamesDotsAndRootInode(t *testing.T) {
 	if dot != self {
 		t.Errorf("ls -ai %s: . is inode %s, the directory %s", names10, dot, self)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // modesAndNames keeps the first and last column of ls -l's lines.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,11 +38,11 @@ func TestRealServerVerbs(t *testing.T) {
 		t.Fatalf("Dir(/) = %q, %v", root, err)
 	}
 	withBus, err := c.Dir(ctx, "/", owclient.WithBus(true), owclient.WithSlash(false))
-	if err != nil || !contains(withBus, "/settings") || !contains(withBus, "/10.000010EF0000") {
+	if err != nil || !slices.Contains(withBus, "/settings") || !slices.Contains(withBus, "/10.000010EF0000") {
 		t.Fatalf("Dir(/, bus, no slash) = %q, %v", withBus, err)
 	}
 	dev, err := c.Dir(ctx, "/10.000010EF0000")
-	if err != nil || !contains(dev, "/10.000010EF0000/temperature") || !contains(dev, "/10.000010EF0000/errata/") {
+	if err != nil || !slices.Contains(dev, "/10.000010EF0000/temperature") || !slices.Contains(dev, "/10.000010EF0000/errata/") {
 		t.Fatalf("Dir(device) = %q, %v", dev, err)
 	}
 	v, err := c.Read(ctx, "/10.000010EF0000/temperature")
@@ -179,15 +180,6 @@ func TestRealServerIdleTimeout(t *testing.T) {
 		}
 		time.Sleep(1500 * time.Millisecond) // the idle time under test, not synchronisation
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // owserver takes what fits in a memory page, and says how much.
