@@ -173,6 +173,18 @@ func TestClosingAClone(t *testing.T) {
 	if busy, idle := other.PoolStats(); busy != 0 || idle != 0 {
 		t.Errorf("PoolStats after Close: %d busy, %d idle; want none", busy, idle)
 	}
+	// A non-persistent clone dials for every request: it too must stop
+	// once the pool is closed, every time, not at random.
+	oneShot := base.WithPersistence(false)
+	before := srv.Accepted.Load()
+	for range 50 {
+		if _, err := oneShot.Read(ctx, tempPath); !errors.Is(err, owclient.ErrClosed) {
+			t.Fatalf("non-persistent clone of a closed client: got %v, want ErrClosed", err)
+		}
+	}
+	if n := srv.Accepted.Load() - before; n != 0 {
+		t.Errorf("%d connections after Close, want none", n)
+	}
 }
 
 // A parent and its clones, persistent or not, used at once from many

@@ -36,6 +36,14 @@ func (p *pool) acquire(ctx context.Context, reuse bool) (*conn, error) {
 	case <-p.done:
 		return nil, ErrClosed
 	}
+	// select picks at random when both a token and done are ready: a
+	// closed pool must refuse every request, also one that would dial.
+	select {
+	case <-p.done:
+		<-p.sem
+		return nil, ErrClosed
+	default:
+	}
 	for reuse {
 		p.mu.Lock()
 		if p.closed {
