@@ -96,7 +96,7 @@ func rewrite(args []string) ([]string, error) {
 	// pass, which knows whether the verb takes it. What follows the verb
 	// is left for the second, which knows its options: mount's -f is not
 	// the toolbox's --format.
-	first := owshell.Parser{Flags: all, Shorthands: owshell.Shorthands, UntilOperand: true,
+	first := owshell.Parser{Flags: all, Shorthands: owshell.Shorthands(), UntilOperand: true,
 		OptionList: func(list string) ([]string, error) { return []string{"-o" + list}, nil }}
 	flags, operands, err := first.Rewrite(args[1:])
 	if err != nil {
@@ -129,7 +129,7 @@ func rewrite(args []string) ([]string, error) {
 	if cmd == nil {
 		return nil, unknownVerb(verb, cmds)
 	}
-	p := owshell.Parser{Flags: append(cmd.Flags, cli.VersionFlag), Shorthands: owshell.Shorthands}
+	p := owshell.Parser{Flags: append(cmd.Flags, cli.VersionFlag), Shorthands: owshell.Shorthands()}
 	if verb == "mount" {
 		p.OptionList = mountlib.OptionFlags
 		p.Shorthands = nil

@@ -5,18 +5,18 @@ import (
 	"strings"
 )
 
-// HelperArgs is a mount helper's command line, as mount(8) passes it to
+// helperArgs is a mount helper's command line, as mount(8) passes it to
 // /sbin/mount.owfuse and mount.fuse3 to `owfuse` for -t fuse.owfuse:
 // SOURCE MOUNTPOINT [-s] [-n] [-v] [-f] [-N NS] [-o OPTIONS], with the
 // options after the positional arguments.
-type HelperArgs struct {
+type helperArgs struct {
 	Source, Mountpoint string
 	Options            []string // the -o lists, in order
 	Fake               bool     // -f: mount(8)'s "fake": do everything but mount
 	Verbose            bool     // -v
 }
 
-// ParseHelperArgs parses a helper's arguments (without the program name).
+// parseHelperArgs parses a helper's arguments (without the program name).
 // -s (sloppy) and -n (no mtab) are accepted and change nothing here.
 //
 // It is not owshell.Parser, which reads people's command lines: that one
@@ -25,8 +25,8 @@ type HelperArgs struct {
 // helper's protocol is mount(8)'s fixed set of short options, where each
 // of those is an error, and the -o lists are kept whole for `owfuse
 // mount` to read.
-func ParseHelperArgs(args []string) (HelperArgs, error) {
-	var h HelperArgs
+func parseHelperArgs(args []string) (helperArgs, error) {
+	var h helperArgs
 	var pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]

@@ -9,35 +9,35 @@ import (
 func TestParseHelperArgs(t *testing.T) {
 	cases := []struct {
 		args []string
-		want HelperArgs
+		want helperArgs
 		err  string
 	}{
 		{[]string{"localhost:4304", "/mnt/1wire", "-o", "ro,allow_other"},
-			HelperArgs{Source: "localhost:4304", Mountpoint: "/mnt/1wire", Options: []string{"ro,allow_other"}}, ""},
+			helperArgs{Source: "localhost:4304", Mountpoint: "/mnt/1wire", Options: []string{"ro,allow_other"}}, ""},
 		{[]string{"h:1", "/m", "-s", "-n", "-v", "-o", "rw"},
-			HelperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"rw"}, Verbose: true}, ""},
+			helperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"rw"}, Verbose: true}, ""},
 		{[]string{"h:1", "/m", "-f", "-o", "rw"},
-			HelperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"rw"}, Fake: true}, ""},
+			helperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"rw"}, Fake: true}, ""},
 		{[]string{"h:1", "/m", "-snfv", "-N", "/proc/1/ns/mnt", "-ouid=5"},
-			HelperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"uid=5"}, Fake: true, Verbose: true}, ""},
+			helperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"uid=5"}, Fake: true, Verbose: true}, ""},
 		{[]string{"-o", "ro", "h:1", "/m"},
-			HelperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"ro"}}, ""},
-		{[]string{"h:1"}, HelperArgs{}, `got ["h:1"]`},
-		{[]string{"h:1", "/m", "--bogus"}, HelperArgs{}, "unknown option --bogus"},
-		{[]string{"h:1", "/m", "/x"}, HelperArgs{}, `got ["h:1" "/m" "/x"]`},
-		{[]string{"h:1", "/m", "-o"}, HelperArgs{}, "needs a value"},
-		{[]string{"h:1", "/m", "-q"}, HelperArgs{}, "unknown helper flag -q"},
+			helperArgs{Source: "h:1", Mountpoint: "/m", Options: []string{"ro"}}, ""},
+		{[]string{"h:1"}, helperArgs{}, `got ["h:1"]`},
+		{[]string{"h:1", "/m", "--bogus"}, helperArgs{}, "unknown option --bogus"},
+		{[]string{"h:1", "/m", "/x"}, helperArgs{}, `got ["h:1" "/m" "/x"]`},
+		{[]string{"h:1", "/m", "-o"}, helperArgs{}, "needs a value"},
+		{[]string{"h:1", "/m", "-q"}, helperArgs{}, "unknown helper flag -q"},
 	}
 	for _, tc := range cases {
-		got, err := ParseHelperArgs(tc.args)
+		got, err := parseHelperArgs(tc.args)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("ParseHelperArgs(%q) error %v, want one containing %q", tc.args, err, tc.err)
+				t.Errorf("parseHelperArgs(%q) error %v, want one containing %q", tc.args, err, tc.err)
 			}
 			continue
 		}
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("ParseHelperArgs(%q) = %+v, %v; want %+v", tc.args, got, err, tc.want)
+			t.Errorf("parseHelperArgs(%q) = %+v, %v; want %+v", tc.args, got, err, tc.want)
 		}
 	}
 }
@@ -50,7 +50,7 @@ func FuzzParseHelperArgs(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		args := strings.Fields(line)
-		if h, err := ParseHelperArgs(args); err == nil && (h.Source == "" || h.Mountpoint == "") {
+		if h, err := parseHelperArgs(args); err == nil && (h.Source == "" || h.Mountpoint == "") {
 			t.Fatalf("%q: helper args without both operands accepted: %+v", args, h)
 		}
 	})

@@ -15,7 +15,7 @@ import (
 // options, adding dev,suid). A verb, or a near miss of one, is a verb:
 // `owfuse moutn pi /mnt -o ro` is a typo, not a mount of "moutn".
 func isFuseHelperCall(args []string) bool {
-	h, err := ParseHelperArgs(args[1:])
+	h, err := parseHelperArgs(args[1:])
 	if err != nil || len(h.Options) == 0 {
 		return false
 	}
@@ -32,7 +32,7 @@ func runHelper(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			"mount(8)'s helper for -t owfuse; the options are owfuse mount's (owfuse mount --help, man mount.owfuse).\n", filepath.Base(args[0]))
 		return owshell.ExitOK
 	}
-	h, err := ParseHelperArgs(args[1:])
+	h, err := parseHelperArgs(args[1:])
 	if err != nil {
 		fmt.Fprintf(stderr, "owfuse: %v\n", err)
 		return mountUsage

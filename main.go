@@ -38,7 +38,7 @@ func main() {
 // failure is reported here, as one line on stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	name := filepath.Base(args[0])
-	switch verb, program := owshell.Programs[name]; {
+	switch verb, program := owshell.Programs()[name]; {
 	case strings.HasPrefix(name, "mount."):
 		return runHelper(ctx, args, stdout, stderr)
 	case program:

@@ -23,6 +23,8 @@ import (
 // -o option and an OWFUSE_ variable), read by mountlib.Settings().Parse.
 func mountCommand() *cli.Command {
 	flags := append(mountlib.Settings().Flags(),
+		// For the help only: rewrite turns each -o list into the flags
+		// above before cli parses the line, so Action never reads it.
 		&cli.StringSliceFlag{Name: "o", Usage: "mount `OPTIONS`, comma-separated: the flags above with underscores (-o ro,temp_scale=F)"},
 		&cli.BoolFlag{Name: "fake", Hidden: true, Usage: "check the command line, mount nothing (mount -f)"})
 	return &cli.Command{
@@ -81,7 +83,7 @@ func runMount(ctx context.Context, server, dir string, cfg mountlib.Config, stde
 		}
 		return daemonize(os.Args[1:], dir, logFile, cfg.WaitServer+cfg.Timeout+30*time.Second)
 	}
-	if child != nil {
+	if child != nil && child.dir != "" { // "": started by hand, not by daemonize
 		dir, cfg.LogFile = child.dir, child.logFile
 	}
 	tuneCollector()

@@ -23,10 +23,10 @@ func runProgram(ctx context.Context, name, verb string, args []string, stdout, s
 		cmd.Usage = "print 1 or 0 for each path, without a newline, like owpresent; exit status 1 if the last is absent"
 	}
 	var every []cli.Flag
-	for _, v := range owshell.Programs {
+	for _, v := range owshell.Programs() {
 		every = append(every, findCommand(app.Commands, v).Flags...)
 	}
-	p := owshell.Parser{Flags: append(cmd.Flags, cli.VersionFlag), Shorthands: owshell.Shorthands, Ignored: every}
+	p := owshell.Parser{Flags: append(cmd.Flags, cli.VersionFlag), Shorthands: owshell.Shorthands(), Ignored: every}
 	flags, operands, err := p.Rewrite(args[1:])
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", name, err, name)

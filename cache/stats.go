@@ -47,7 +47,6 @@ func (c Counts) All() iter.Seq2[string, uint64] {
 	}
 }
 
-func (c Counts) total() uint64 { return c.Fixed + c.Stable + c.Volatile + c.Directory }
 
 // Stats is a snapshot of the cache's counters since it was created.
 type Stats struct {
@@ -60,11 +59,6 @@ type Stats struct {
 	PresenceMessages uint64
 }
 
-// TotalHits sums Hits over the lifetimes.
-func (s Stats) TotalHits() uint64 { return s.Hits.total() }
-
-// TotalMisses sums Misses over the lifetimes.
-func (s Stats) TotalMisses() uint64 { return s.Misses.total() }
 
 // Messages is the number of owserver messages sent.
 func (s Stats) Messages() uint64 {

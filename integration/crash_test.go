@@ -21,7 +21,7 @@ import (
 // after 100 ms and gives up after 5 failed starts in 10 s, so each start
 // has 2 s. It takes ~0.1 s on an idle machine; the bound is what matters
 // to systemd, not a speed target, and holds on a loaded one.
-const crashRemountLimit = 2 * time.Second
+var crashRemountLimit = daemonBound(2 * time.Second)
 
 // crashKill kills owfuse with SIGKILL, as a crash or the OOM killer would,
 // and waits until it is reaped: its /dev/fuse is closed then, and the
@@ -251,7 +251,7 @@ func crashSIGTERMBlockedReaders(t *testing.T, holdCwd bool) {
 	const readers = 50
 	// The promise is "not the request timeout (10 s), not 5 s after a lazy
 	// unmount": ~0.3 s idle; 3 s leaves room for a loaded machine.
-	const limit = 3 * time.Second
+	limit := daemonBound(3 * time.Second)
 	srv := owtest.StartOwserver(t, "--tester", "10,28")
 	dir := t.TempDir()
 	m := startMount(t, srv.Addr, dir)

@@ -39,6 +39,16 @@ const (
 // 100,000 names took over 30 s on a loaded 2-core machine).
 var runTimeout = map[bool]time.Duration{false: 30 * time.Second, true: 90 * time.Second}[daemonRace]
 
+// daemonBound is a bound on how soon owfuse does something, doubled for a
+// daemon built with -race: room for the detector, still below the 10 s
+// request timeout that such bounds are there to tell apart.
+func daemonBound(d time.Duration) time.Duration {
+	if daemonRace {
+		return 2 * d
+	}
+	return d
+}
+
 // owfuseBin is the binary TestMain built.
 var owfuseBin string
 
@@ -70,7 +80,7 @@ func buildAndRun(m *testing.M) int {
 		build.Args = append(build.Args[:2], append([]string{"-race"}, build.Args[2:]...)...)
 		// Every owfuse the tests start, daemons included (whose stderr
 		// goes nowhere), writes its race reports here.
-		os.Setenv("GORACE", "log_path="+filepath.Join(dir, "race"))
+		os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" log_path="+filepath.Join(dir, "race")))
 	}
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {

@@ -194,9 +194,9 @@ type fakeMount struct {
 }
 
 // mountFake mounts the filesystem over a fresh fakeBackend in a
-// temporary directory, with the fs.Options of owfs.Mount that shape what
-// the kernel sends (direct mount(2) as root, the kernel timeouts, the
-// root's inode, MaxWrite, no splice, modes as given), and unmounts it
+// temporary directory, with the fs.Options of a real mount
+// (Root.FSOptions: the kernel timeouts, the root's inode, MaxWrite, no
+// splice, modes as given; direct mount(2) as root), and unmounts it
 // when the test ends. It needs /dev/fuse: without it the test is skipped,
 // or fails under CI=true.
 func mountFake(t *testing.T) *fakeMount {

@@ -1,6 +1,8 @@
 package owfs
 
 import (
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,7 +15,8 @@ import (
 
 // realMount mounts the owserver at addr in a temporary directory, in this
 // process, with the kernel settings of a real mount, and returns the
-// directory and a function that unmounts it.
+// directory and a function that unmounts it (at the latest when the test
+// ends).
 func realMount(t *testing.T, addr string, lifetimes cache.Lifetimes, opts Options) (string, func()) {
 	t.Helper()
 	client, err := owclient.New(addr, owclient.Options{Flags: owclient.FlagOwnet | owclient.FlagBusRet | owclient.FlagTrim})
@@ -30,12 +33,26 @@ func realMount(t *testing.T, addr string, lifetimes cache.Lifetimes, opts Option
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir, func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for srv.Unmount() != nil && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond) // polling a busy mount
-		}
-		c.Close()
-		client.Close()
+	var once sync.Once
+	unmount := func() {
+		once.Do(func() {
+			// A copier may still be closing its file: retry a busy mount
+			// for a while, then detach it, so that none is left behind.
+			var err error
+			for deadline := time.Now().Add(5 * time.Second); ; {
+				if err = srv.Unmount(); err == nil || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond) // polling a busy mount
+			}
+			if err != nil {
+				t.Errorf("unmount %s: %v; detaching it", dir, err)
+				syscall.Unmount(dir, syscall.MNT_DETACH)
+			}
+			c.Close()
+			client.Close()
+		})
 	}
+	t.Cleanup(unmount) // also after a t.Fatal between mount and unmount
+	return dir, unmount
 }

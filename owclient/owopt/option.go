@@ -35,7 +35,11 @@ const (
 
 // String names the kind as the documentation does.
 func (k Kind) String() string {
-	return [...]string{"switch", "duration", "whole number", "size in bytes", "numeric id", "one of", "address", "text"}[k]
+	names := [...]string{"switch", "duration", "whole number", "size in bytes", "numeric id", "one of", "address", "text"}
+	if k < 0 || int(k) >= len(names) {
+		return "Kind(" + strconv.Itoa(int(k)) + ")"
+	}
+	return names[k]
 }
 
 // Option is one setting of a configuration C: its names, its help, its

@@ -73,9 +73,10 @@ func (t *Table[C]) Flags() []cli.Flag {
 // Parse reads the table's options from a parsed command line into a C:
 // each option as its flag was given last, else as its environment
 // variable says (an empty one says nothing), else its default. Only the
-// options the command has flags for are read. Every value is checked
-// once all are read, so that a flag corrects a bad variable; the first
-// bad one is an *Error, and the rest of C is filled all the same.
+// options the command has flags for are read. A variable is read only
+// when its flag is not given, so that a flag corrects a bad variable;
+// the first bad value is an *Error, and the rest of C is filled all the
+// same.
 func (t *Table[C]) Parse(c *cli.Context) (C, error) {
 	cfg := t.defaults()
 	var first error
@@ -129,6 +130,8 @@ type Error struct {
 	Err    error  // what is wrong with it
 }
 
+// Error names the option, its variable if it came from one, and what is
+// wrong.
 func (e *Error) Error() string {
 	if e.Env != "" {
 		return fmt.Sprintf("option %s: %v (from $%s)", e.Option, e.Err, e.Env)
@@ -136,6 +139,7 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("option %s: %v", e.Option, e.Err)
 }
 
+// Unwrap returns what is wrong with the value.
 func (e *Error) Unwrap() error { return e.Err }
 
 // OptionFlag rewrites one item of a -o list, name or name=value, as the

@@ -10,7 +10,7 @@ import (
 
 func TestRewrite(t *testing.T) {
 	read := readCommand()
-	p := Parser{Flags: append(ServerFlags(), read.Flags...), Shorthands: Shorthands}
+	p := Parser{Flags: append(ServerFlags(), read.Flags...), Shorthands: Shorthands()}
 	tests := []struct {
 		name      string
 		args      []string
@@ -61,7 +61,7 @@ func TestRewriteParses(t *testing.T) {
 	var server string
 	cmd := &cli.Command{Name: "read", Flags: append(ServerFlags(), readCommand().Flags...),
 		Action: func(c *cli.Context) error { got, server = c.Args().Slice(), c.String("server"); return nil }}
-	p := Parser{Flags: cmd.Flags, Shorthands: Shorthands}
+	p := Parser{Flags: cmd.Flags, Shorthands: Shorthands()}
 	flags, operands, err := p.Rewrite([]string{"/a", "-s", "h:1", "--", "-b"})
 	if err != nil {
 		t.Fatal(err)

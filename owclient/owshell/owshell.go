@@ -32,9 +32,12 @@ const (
 	ExitTimeout     = 75 // owserver did not answer within --timeout (EX_TEMPFAIL)
 )
 
-// Programs maps ow-shell's program names to the verbs that replace them.
-var Programs = map[string]string{
-	"owdir": "dir", "owread": "read", "owwrite": "write", "owget": "get", "owpresent": "present",
+// Programs maps ow-shell's program names to the verbs that replace them;
+// each call returns a map of its own.
+func Programs() map[string]string {
+	return map[string]string{
+		"owdir": "dir", "owread": "read", "owwrite": "write", "owget": "get", "owpresent": "present",
+	}
 }
 
 // owshellFlags are the flags ow-shell's programs send (0x10a); the verbs
@@ -47,13 +50,15 @@ const maxOffset = math.MaxInt32
 
 // Shorthands are ow-shell's other names for options: the switches for a
 // scale (-C, -F, -K, -R, their long forms, the pressure units) and
-// --hexadecimal.
-var Shorthands = map[string]string{
-	"C": "temp-scale=C", "F": "temp-scale=F", "K": "temp-scale=K", "R": "temp-scale=R",
-	"Celsius": "temp-scale=C", "Fahrenheit": "temp-scale=F", "Kelvin": "temp-scale=K", "Rankine": "temp-scale=R",
-	"hexadecimal": "hex",
-	"mbar":        "pressure-scale=mbar", "atm": "pressure-scale=atm", "mmHg": "pressure-scale=mmHg",
-	"inHg": "pressure-scale=inHg", "psi": "pressure-scale=psi", "Pa": "pressure-scale=Pa",
+// --hexadecimal. Each call returns a map of its own.
+func Shorthands() map[string]string {
+	return map[string]string{
+		"C": "temp-scale=C", "F": "temp-scale=F", "K": "temp-scale=K", "R": "temp-scale=R",
+		"Celsius": "temp-scale=C", "Fahrenheit": "temp-scale=F", "Kelvin": "temp-scale=K", "Rankine": "temp-scale=R",
+		"hexadecimal": "hex",
+		"mbar":        "pressure-scale=mbar", "atm": "pressure-scale=atm", "mmHg": "pressure-scale=mmHg",
+		"inHg": "pressure-scale=inHg", "psi": "pressure-scale=psi", "Pa": "pressure-scale=Pa",
+	}
 }
 
 // config is what a verb is told: where owserver is and how to talk to it,

@@ -284,6 +284,7 @@ type UnreachableError struct {
 	Err  error
 }
 
+// Error says which owserver did not answer, and why in a few words.
 func (e *UnreachableError) Error() string {
 	reason := e.Err.Error()
 	var ne *net.OpError

@@ -62,7 +62,7 @@ func DefaultConfig() Config {
 // Bounds of the numeric settings. Each is what makes sense for a 1-Wire
 // bus, not what the types hold: a value past one used to be taken as
 // given, and -o readahead=1000000 started a million goroutines that
-// idled at 549 MB and kept the daemon from exiting on SIGTERM. The
+// held hundreds of megabytes and kept the daemon from exiting on SIGTERM. The
 // timeout's are owopt's, shared with the toolbox.
 const (
 	maxTTL        = 24 * time.Hour // a fixed value is worth one bus read a day
