@@ -464,8 +464,8 @@ func (m *mount) scrapeAll() (msgCounts, error) {
 	return parseMessages(resp.Body)
 }
 
-// procsKey is where parseMessages puts the daemon's GOMAXPROCS (its
-// governor moves it with the workload), among the message types.
+// procsKey is where parseMessages puts the daemon's GOMAXPROCS (Go's
+// default unless GOMAXPROCS is set), among the message types.
 const procsKey = "GOMAXPROCS"
 
 // parseMessages reads owfuse_owserver_messages_total{type="…",outcome="…"} N
