@@ -35,7 +35,12 @@ const (
 // (empty: none) in them are replaced by these, which must be absolute.
 // Relative ones would name files in / (`owfuse mount --daemon HOST mnt`
 // from a directory of one's own mounted over the system's /mnt).
-func daemonize(args []string, dir, logFile string, timeout time.Duration) error {
+//
+// A signal from sigs while the parent waits (Ctrl-C on a mount that waits
+// for owserver, systemd stopping mount(8)) is passed on to the child as
+// SIGTERM: the child is in a session of its own and would otherwise mount
+// later, unseen. The parent then reports the child's answer as an error.
+func daemonize(args []string, dir, logFile string, timeout time.Duration, sigs <-chan os.Signal) error {
 	if !filepath.IsAbs(dir) || (logFile != "" && !filepath.IsAbs(logFile)) {
 		return fmt.Errorf("daemonize: mountpoint %q and log file %q must be absolute", dir, logFile)
 	}
@@ -82,19 +87,23 @@ func daemonize(args []string, dir, logFile string, timeout time.Duration) error 
 	if err != nil {
 		return err
 	}
-	line, err := readLine(r, timeout)
+	line, sig, err := awaitReport(r, timeout, sigs, cmd.Process)
 	if err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
 		return fmt.Errorf("the mount did not come up within %v", timeout)
 	}
-	if line == "ok" {
+	if line == "ok" && sig == nil {
 		return cmd.Process.Release()
+	}
+	if line == "ok" { // mounted as the signal came: the child unmounts
+		cmd.Process.Release()
+		return fmt.Errorf("interrupted by signal %v; the mount is being undone", sig)
 	}
 	werr := cmd.Wait()
 	kind, msg, found := strings.Cut(line, "\t")
 	if !found {
-		return fmt.Errorf("owfuse exited before mounting (%v; see its log)", werr)
+		return fmt.Errorf("the background process exited before mounting (%v; see --log-file or syslog)", werr)
 	}
 	return &childError{Msg: msg, Unreachable: kind == "unreachable"}
 }
@@ -107,17 +116,29 @@ type childError struct {
 
 func (e *childError) Error() string { return e.Msg }
 
-func readLine(r io.Reader, timeout time.Duration) (string, error) {
+// awaitReport reads the child's report line from r, for up to timeout.
+// A signal meanwhile is sent on to child as SIGTERM, and returned, and
+// the report still awaited: the child says what it undid.
+func awaitReport(r io.Reader, timeout time.Duration, sigs <-chan os.Signal, child *os.Process) (line string, sig os.Signal, err error) {
 	got := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(r).ReadString('\n')
 		got <- strings.TrimSuffix(line, "\n")
 	}()
-	select {
-	case l := <-got:
-		return l, nil
-	case <-time.After(timeout):
-		return "", errors.New("timeout")
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		select {
+		case l := <-got:
+			return l, sig, nil
+		case s := <-sigs:
+			if sig == nil {
+				sig = s
+				child.Signal(syscall.SIGTERM)
+			}
+		case <-deadline.C:
+			return "", sig, errors.New("timeout")
+		}
 	}
 }
 

@@ -75,24 +75,29 @@ func unreachable(err error) bool {
 // program reports the mount live. The process-wide decisions (signals,
 // re-executing, the collector's settings) are made here and nowhere else.
 func runMount(ctx context.Context, server, dir string, cfg mountlib.Config, stderr io.Writer) error {
+	// A reader of stderr that goes away (owfuse mount … 2>&1 | head) must
+	// not kill the mount with SIGPIPE and leave it dead: with SIGPIPE
+	// notified, such a write fails with EPIPE instead.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	// Before mounting, or starting the child that mounts: a signal that
+	// comes as soon as the mount answers (or the parent of a daemon
+	// returns) must unmount, not kill us.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
 	child := asDaemonChild()
 	if cfg.Daemon && child == nil {
 		dir, logFile, err := absPaths(dir, cfg.LogFile)
 		if err != nil {
 			return err
 		}
-		return daemonize(os.Args[1:], dir, logFile, cfg.WaitServer+cfg.Timeout+30*time.Second)
+		return daemonize(os.Args[1:], dir, logFile, cfg.WaitServer+cfg.Timeout+30*time.Second, sigs)
 	}
 	if child != nil && child.dir != "" { // "": started by hand, not by daemonize
 		dir, cfg.LogFile = child.dir, child.logFile
 	}
 	tuneCollector()
-
-	// Before mounting: a signal that comes as soon as the mount answers
-	// (or the parent of a daemon returns) must unmount, not kill us.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 

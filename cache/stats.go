@@ -47,7 +47,6 @@ func (c Counts) All() iter.Seq2[string, uint64] {
 	}
 }
 
-
 // Stats is a snapshot of the cache's counters since it was created.
 type Stats struct {
 	Hits   Counts
@@ -58,7 +57,6 @@ type Stats struct {
 	// is one owserver serves (an id hidden by its alias, another spelling).
 	PresenceMessages uint64
 }
-
 
 // Messages is the number of owserver messages sent.
 func (s Stats) Messages() uint64 {

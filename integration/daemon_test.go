@@ -483,3 +483,29 @@ func silentAddr(t *testing.T) string {
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
+
+// TestDaemonParentSignalStopsTheChild: Ctrl-C on `owfuse mount --daemon`
+// (or systemd stopping mount(8)) while the detached child waits for
+// owserver stops the child too, says so, and nothing is mounted later.
+// The child runs in a session of its own: before, the parent died of the
+// signal without a word and the child mounted once owserver came up.
+func TestDaemonParentSignalStopsTheChild(t *testing.T) {
+	t.Parallel()
+	requireFUSE(t)
+	addr := silentAddr(t)
+	dir := helperMountDir(t)
+	logFile := filepath.Join(t.TempDir(), "owfuse.log")
+	m := startOwfuse(t, "--daemon", "--log-file", logFile, "--wait-server", "60s", addr, dir)
+	daemonLogWait(t, logFile, "waiting for owserver")
+	m.signal(t, syscall.SIGINT)
+	r := m.waitExit(t, quickly)
+	if r.code == exitOK || !strings.Contains(r.stderr, "interrupted") {
+		t.Errorf("owfuse exited %d on SIGINT while its child waited, stderr %q; want a failure that says it was interrupted", r.code, r.stderr)
+	}
+	for deadline := time.Now().Add(stopDeadline); len(daemonPids(t, dir)) > 0; time.Sleep(pollInterval) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon child (pids %v) still runs %v after its parent was interrupted", daemonPids(t, dir), stopDeadline)
+		}
+	}
+	helperWantNothingMounted(t, dir)
+}

@@ -319,7 +319,13 @@ func Address[C any](name, help string, check func(string) error, field func(*C) 
 
 // ListenAddress checks an address to listen at: host:port or :port.
 func ListenAddress(v string) error {
-	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+	_, port, err := net.SplitHostPort(v)
+	if err == nil && port != "" {
+		// A number from 0 to 65535, or a service name: 99999 would pass
+		// here and fail only at listen, after the checks.
+		_, err = net.LookupPort("tcp", port)
+	}
+	if err != nil || port == "" {
 		return fmt.Errorf("%q is not an address such as 127.0.0.1:9104 or :9104", v)
 	}
 	return nil

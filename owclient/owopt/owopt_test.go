@@ -72,6 +72,7 @@ func TestKinds(t *testing.T) {
 		"--format=FIC":             "format=fic",
 		"--addr=:9104":             "addr=:9104",
 		"--addr=9104":              `option --addr: "9104" is not an address`,
+		"--addr=127.0.0.1:99999":   `option --addr: "127.0.0.1:99999" is not an address`,
 		"--timeout=0":              "option --timeout: 0 is below 10ms",
 		"--timeout=600":            "timeout=10m",
 		"--timeout=10m1s":          "option --timeout: 10m1s is above the most, 10m",

@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,5 +75,49 @@ func TestMountGivesUpWhenItsContextEnds(t *testing.T) {
 	}
 	if ms, err := mountlib.Mounts(dir); err != nil || len(ms) != 0 {
 		t.Errorf("mounts at %s after giving up: %v, %v", dir, ms, err)
+	}
+}
+
+// Unmounting goes by path; a mount made at that path after ours was
+// detached by hand (umount -l) is someone else's, and stays.
+func TestUnmountLeavesAnotherMountAtThePath(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	cfg := mountlib.DefaultConfig()
+	srv := owtest.StartOwserver(t, "--tester", "10")
+	requireFUSEHere(t)
+	dir := t.TempDir()
+	m, err := mountlib.Mount(context.Background(), srv.Addr, dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	precious := filepath.Join(dir, "precious")
+	if err := os.WriteFile(precious, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if lazy, err := m.Unmount(); err != nil || lazy {
+		t.Errorf("Unmount: lazy %v, %v", lazy, err)
+	}
+	if b, err := os.ReadFile(precious); err != nil || string(b) != "keep" {
+		t.Errorf("the tmpfs mounted after ours: %q, %v; want it left alone", b, err)
+	}
+}
+
+// requireFUSEHere skips without /dev/fuse, or fails under CI=true.
+func requireFUSEHere(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		if owtest.InCI() {
+			t.Fatal("/dev/fuse is missing (CI=true: this fails the run)")
+		}
+		t.Skip("no /dev/fuse")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -31,8 +32,10 @@ type Mounted struct {
 	Root   *owfs.Root
 
 	log     *slog.Logger
-	metrics *metrics // nil unless Config.MetricsListen
-	stopper *stopper // ends the calls waiting for owserver at unmount
+	dev     string        // the filesystem's major:minor in mountinfo; "" if unknown
+	served  chan struct{} // closed once the kernel has ended the FUSE session
+	metrics *metrics      // nil unless Config.MetricsListen
+	stopper *stopper      // ends the calls waiting for owserver at unmount
 }
 
 // Errors of Mount that a caller may want to tell apart.
@@ -56,12 +59,20 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 	if err != nil {
 		return nil, err
 	}
-	// Through a symlink to a mounted directory, the mountinfo check below
-	// would not see the mount and the kernel would stack a second one.
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = real
+	// mountinfo first: resolving symlinks stats the path, and a stat of a
+	// mount whose owfuse is stopped (SIGSTOP) waits for ever.
+	if err := clearStale(abs, log); err != nil {
+		return nil, err
 	}
-	if err := checkMountpoint(abs, log); err != nil {
+	// Through a symlink to a mounted directory, the mountinfo check would
+	// not see the mount and the kernel would stack a second one.
+	if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
+		abs = real
+		if err := clearStale(abs, log); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkDir(abs); err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat("/dev/fuse"); err != nil {
@@ -134,6 +145,11 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		return nil, fmt.Errorf("mount %s: %w", abs, err)
 	}
 	m := &Mounted{Dir: abs, Server: srv, Client: client, Cache: c, Root: root, log: log, metrics: mx, stopper: stop}
+	m.served = make(chan struct{})
+	go func() { srv.Wait(); close(m.served) }()
+	if ms, err := Mounts(abs); err == nil && len(ms) > 0 {
+		m.dev = ms[len(ms)-1].Dev
+	}
 	if mx != nil {
 		mx.mounted.Store(m)
 	}
@@ -173,10 +189,10 @@ func explainFusermount(err error) error {
 	return fmt.Errorf("fusermount3 could not mount (%s): %s", strings.TrimSpace(err.Error()), why)
 }
 
-// checkMountpoint refuses a mountpoint that is not a directory or is
-// mounted, except that a FUSE mount whose server died (a killed owfuse)
-// is cleared, with a log line.
-func checkMountpoint(abs string, log *slog.Logger) error {
+// clearStale refuses a mountpoint that is mounted, except that a FUSE
+// mount whose server died (a killed owfuse) is cleared, with a log line.
+// It reads mountinfo and never touches the path itself.
+func clearStale(abs string, log *slog.Logger) error {
 	// Dead mounts may be stacked (each crash of a mount that was itself
 	// over a dead one): clear them one by one, but not forever.
 	for cleared := 0; ; cleared++ {
@@ -196,6 +212,11 @@ func checkMountpoint(abs string, log *slog.Logger) error {
 			return fmt.Errorf("mountpoint %s is a dead mount and could not be cleared: %w", abs, err)
 		}
 	}
+	return nil
+}
+
+// checkDir refuses a mountpoint that is not a directory.
+func checkDir(abs string) error {
 	fi, err := os.Stat(abs)
 	if err != nil {
 		return fmt.Errorf("mountpoint %s: %w", abs, err)
@@ -324,6 +345,19 @@ func (m *Mounted) Unmount() (lazy bool, err error) {
 	if cancelled > 0 {
 		log.Info("unmount: ended the calls still waiting for owserver", "calls", cancelled, "not_returned", left)
 	}
+	// Unmounting goes by path, and the path may now hold another mount:
+	// ours detached by hand (umount -l) and a new one made there, or one
+	// stacked over ours. That one is not ours to take away. While the
+	// kernel keeps our FUSE session, no other filesystem has our device
+	// number.
+	if ms, err := Mounts(m.Dir); err == nil && m.dev != "" && (len(ms) == 0 || ms[len(ms)-1].Dev != m.dev || m.ended()) {
+		if m.ended() || !slices.ContainsFunc(ms, func(e MountEntry) bool { return e.Dev == m.dev }) {
+			log.Info("unmount: already unmounted or detached", "mountpoint", m.Dir)
+		} else {
+			log.Warn("unmount: another mount covers this one; left in place, it ends when owfuse exits", "mountpoint", m.Dir)
+		}
+		return false, nil
+	}
 	patience := time.Duration(0)
 	if underway > 0 {
 		patience = busyPatience
@@ -358,10 +392,8 @@ func (m *Mounted) Unmount() (lazy bool, err error) {
 // as long as the namespace lived (a service's: for ever). This process's exit ends the connection for
 // those copies too, as for a lazy detach.
 func (m *Mounted) waitLoops(log *slog.Logger) {
-	done := make(chan struct{})
-	go func() { m.Server.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-m.served:
 	case <-time.After(loopsLimit):
 		log.Warn("unmounted, but the filesystem is still mounted in another mount namespace; it ends when owfuse exits", "mountpoint", m.Dir)
 	}
@@ -421,6 +453,17 @@ const (
 	stopGrace = 200 * time.Millisecond
 	stopLimit = 500 * time.Millisecond
 )
+
+// ended reports whether the kernel has ended the FUSE session: the
+// filesystem is mounted nowhere any more.
+func (m *Mounted) ended() bool {
+	select {
+	case <-m.served:
+		return true
+	default:
+		return false
+	}
+}
 
 // Close releases the owserver connections and the metrics listener, once
 // the filesystem is unmounted.

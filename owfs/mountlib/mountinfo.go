@@ -11,6 +11,10 @@ import (
 
 // MountEntry is one mount at a directory, from /proc/self/mountinfo.
 type MountEntry struct {
+	// Dev is the filesystem's device number, major:minor: unique among
+	// the filesystems that exist, unlike a mount's ID, which the kernel
+	// gives the next mount as soon as this one is gone.
+	Dev                 string
 	Dir, FSType, Source string
 	Options             []string // the mount's and the filesystem's, as /proc/mounts joins them
 }
@@ -50,7 +54,7 @@ func ParseMountinfo(r io.Reader, dir string) ([]MountEntry, error) {
 				opts = append(opts, o)
 			}
 		}
-		out = append(out, MountEntry{Dir: at, FSType: b[0], Source: unescapeMountinfo(b[1]), Options: opts})
+		out = append(out, MountEntry{Dev: a[2], Dir: at, FSType: b[0], Source: unescapeMountinfo(b[1]), Options: opts})
 	}
 	return out, sc.Err()
 }

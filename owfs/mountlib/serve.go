@@ -6,10 +6,8 @@ import "context"
 // fusermount3 -u) or ctx ends, when it unmounts m itself (see Unmount).
 // It returns nil, or the unmount's error; m is closed either way.
 func (m *Mounted) Serve(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { m.Server.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-m.served:
 		m.Close()
 		return nil
 	case <-ctx.Done():
