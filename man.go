@@ -216,7 +216,7 @@ mount(8) runs **mount.owfuse** for **-t owfuse**; for **-t fuse.owfuse** mount.f
 
 # OPTIONS
 
-mount(8)'s own options (\_netdev, nofail, auto, noauto, user, users, nouser, owner, group, dev, nodev, suid, nosuid, exec, noexec, rw, defaults, x-\*, comment=) are accepted and ignored. An unknown option fails the mount with its name.
+mount(8)'s own options (` + manEscape(strings.Join(mountlib.IgnoredOptions(), ", ")) + `) are accepted and ignored; **rw** undoes **ro**. An unknown option fails the mount with its name.
 
 `)
 	manOptions(&b)

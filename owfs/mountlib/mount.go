@@ -285,6 +285,12 @@ func waitServer(ctx context.Context, client *owclient.Client, cfg Config, log *s
 		if err == nil {
 			return nil
 		}
+		// Something answered, in another protocol (a web server on the
+		// port): waiting will not change that, and it is not unreachable.
+		var pe *owclient.ProtocolError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("%s does not answer as owserver does: %w", client.Addr(), err)
+		}
 		left := time.Until(deadline)
 		if left <= 0 {
 			return &UnreachableError{Addr: client.Addr(), Err: err}

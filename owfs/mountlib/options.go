@@ -2,7 +2,9 @@ package mountlib
 
 import (
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -114,10 +116,23 @@ func Settings() *owopt.Table[Config] { return settings }
 
 // ignoredOptions are mount(8)'s, mount.fuse3's and systemd's business:
 // accepted in -o lists (an fstab line carries them) and otherwise ignored.
+// The access-time and sync options change nothing for values that are
+// read from owserver each time: `defaults,noatime` must still mount.
 var ignoredOptions = map[string]bool{
 	"_netdev": true, "nofail": true, "auto": true, "noauto": true, "user": true, "users": true,
 	"nouser": true, "owner": true, "group": true, "dev": true, "nodev": true, "suid": true, "nosuid": true,
 	"exec": true, "noexec": true, "defaults": true,
+	"atime": true, "noatime": true, "relatime": true, "norelatime": true, "strictatime": true, "nostrictatime": true,
+	"diratime": true, "nodiratime": true, "lazytime": true, "nolazytime": true,
+	"sync": true, "async": true, "dirsync": true, "silent": true, "loud": true,
+}
+
+// IgnoredOptions lists the -o options that are accepted and ignored,
+// sorted, for the documentation: mount(8)'s, "rw" (which undoes "ro"
+// only), "x-*" (systemd's) and "comment=".
+func IgnoredOptions() []string {
+	names := slices.Sorted(maps.Keys(ignoredOptions))
+	return append(names, "x-*", "comment=")
 }
 
 // ignoredOption reports whether a -o option is accepted and ignored.

@@ -39,7 +39,7 @@ func TestParseOptions(t *testing.T) {
 			return c.UID == 1000 && c.GID == 100 && !c.Newline && c.Padded
 		}, ""},
 		// mount(8)'s, mount.fuse3's and systemd's options are ignored
-		{"_netdev,nofail,auto,noauto,user,users,dev,nodev,suid,nosuid,exec,noexec,rw,defaults,x-systemd.automount,x-mount.mkdir,comment=foo",
+		{"_netdev,nofail,auto,noauto,user,users,dev,nodev,suid,nosuid,exec,noexec,rw,defaults,x-systemd.automount,x-mount.mkdir,comment=foo,noatime,relatime,nodiratime,lazytime,sync,async",
 			func(c Config) bool { return reflect.DeepEqual(c, def) }, ""},
 		{"wait_server=60s,lazy_connect,log_file=/var/log/owfuse.log,metrics_listen=127.0.0.1:9104", func(c Config) bool {
 			return c.WaitServer == time.Minute && c.LazyConnect && c.LogFile == "/var/log/owfuse.log" && c.MetricsListen == "127.0.0.1:9104"

@@ -121,3 +121,40 @@ func requireFUSEHere(t *testing.T) {
 		t.Skip("no /dev/fuse")
 	}
 }
+
+// A server that answers in another protocol (a web server on the port)
+// fails the mount at once as not owserver, not as unreachable after
+// wait_server.
+func TestMountRefusesAServerOfAnotherProtocol(t *testing.T) {
+	requireFUSEHere(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	cfg := mountlib.DefaultConfig()
+	cfg.WaitServer = time.Minute
+	start := time.Now()
+	m, err := mountlib.Mount(context.Background(), l.Addr().String(), t.TempDir(), cfg)
+	if err == nil {
+		m.Unmount()
+		t.Fatal("mounted a web server")
+	}
+	var ue *mountlib.UnreachableError
+	if errors.As(err, &ue) || !strings.Contains(err.Error(), "does not answer as owserver does") {
+		t.Errorf("error %q (unreachable: %v), want one saying it is not owserver", err, errors.As(err, &ue))
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("gave up after %v: waited as for a server that is down", d)
+	}
+}
