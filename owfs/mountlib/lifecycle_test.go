@@ -42,12 +42,7 @@ func (h signalOn) WithGroup(string) slog.Handler      { return h }
 // stopped during wait_server) gives up at once, says why, and leaves
 // nothing mounted.
 func TestMountGivesUpWhenItsContextEnds(t *testing.T) {
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		if owtest.InCI() {
-			t.Fatal("/dev/fuse is missing (CI=true: this fails the run)")
-		}
-		t.Skip("no /dev/fuse")
-	}
+	requireFUSEHere(t)
 	port, err := owtest.FreePort() // nothing listens there
 	if err != nil {
 		t.Fatal(err)

@@ -20,12 +20,7 @@ import (
 // directory, in this process, and unmounts it when the test ends.
 func testMount(t *testing.T, cfg mountlib.Config, args ...string) (*mountlib.Mounted, *owtest.Owserver) {
 	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		if owtest.InCI() {
-			t.Fatal("/dev/fuse is missing (CI=true: this fails the run)")
-		}
-		t.Skip("no /dev/fuse")
-	}
+	requireFUSEHere(t)
 	srv := owtest.StartOwserver(t, args...)
 	m, err := mountlib.Mount(context.Background(), srv.Addr, t.TempDir(), cfg)
 	if err != nil {
