@@ -32,7 +32,7 @@ type Mounted struct {
 	Root   *owfs.Root
 
 	log     *slog.Logger
-	dev     string        // the filesystem's major:minor in mountinfo; "" if unknown
+	entry   MountEntry    // this mount in mountinfo; zero if unknown
 	served  chan struct{} // closed once the kernel has ended the FUSE session
 	metrics *metrics      // nil unless Config.MetricsListen
 	stopper *stopper      // ends the calls waiting for owserver at unmount
@@ -148,7 +148,7 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 	m.served = make(chan struct{})
 	go func() { srv.Wait(); close(m.served) }()
 	if ms, err := Mounts(abs); err == nil && len(ms) > 0 {
-		m.dev = ms[len(ms)-1].Dev
+		m.entry = ms[len(ms)-1]
 	}
 	if mx != nil {
 		mx.mounted.Store(m)
@@ -353,11 +353,13 @@ func (m *Mounted) Unmount() (lazy bool, err error) {
 	}
 	// Unmounting goes by path, and the path may now hold another mount:
 	// ours detached by hand (umount -l) and a new one made there, or one
-	// stacked over ours. That one is not ours to take away. While the
-	// kernel keeps our FUSE session, no other filesystem has our device
-	// number.
-	if ms, err := Mounts(m.Dir); err == nil && m.dev != "" && (len(ms) == 0 || ms[len(ms)-1].Dev != m.dev || m.ended()) {
-		if m.ended() || !slices.ContainsFunc(ms, func(e MountEntry) bool { return e.Dev == m.dev }) {
+	// stacked over ours. That one is not ours to take away. mountinfo
+	// has no identity that outlives a mount: its IDs and device numbers
+	// go to the next mount as soon as this one is gone. So the top mount
+	// is taken for ours only while our FUSE session lives and it has our
+	// device number, type and source.
+	if ms, err := Mounts(m.Dir); err == nil && m.entry.Dev != "" && (len(ms) == 0 || !m.is(ms[len(ms)-1]) || m.ended()) {
+		if m.ended() || !slices.ContainsFunc(ms, m.is) {
 			log.Info("unmount: already unmounted or detached", "mountpoint", m.Dir)
 		} else {
 			log.Warn("unmount: another mount covers this one; left in place, it ends when owfuse exits", "mountpoint", m.Dir)
@@ -459,6 +461,11 @@ const (
 	stopGrace = 200 * time.Millisecond
 	stopLimit = 500 * time.Millisecond
 )
+
+// is reports whether a mountinfo entry may be this mount.
+func (m *Mounted) is(e MountEntry) bool {
+	return e.Dev == m.entry.Dev && e.FSType == m.entry.FSType && e.Source == m.entry.Source
+}
 
 // ended reports whether the kernel has ended the FUSE session: the
 // filesystem is mounted nowhere any more.
