@@ -28,6 +28,9 @@ const errTextRetry = 10 * time.Second
 type errTexts struct {
 	fetch singleflight.Group // concurrent callers share one fetch
 	retry time.Duration      // errTextRetry; tests shorten it
+	// testHookWaiting, if set, is called by each caller as it starts to
+	// wait for a fetch (as net/http's testHook funcs are).
+	testHookWaiting func()
 
 	mu       sync.Mutex // guards following
 	table    []string   // nil until a fetch succeeds
@@ -63,6 +66,9 @@ func (c *Client) errTextTable(ctx context.Context) []string {
 		return table
 	}
 	fetch := et.fetch.DoChan("", func() (any, error) { return c.fetchErrTexts(ctx), nil })
+	if et.testHookWaiting != nil {
+		et.testHookWaiting()
+	}
 	select {
 	case r := <-fetch:
 		return r.Val.([]string)

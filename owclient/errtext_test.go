@@ -48,6 +48,8 @@ func TestErrorTableFetchedOnceForConcurrentCallers(t *testing.T) {
 			failed.Done()
 		}
 	}})
+	var waiting atomic.Int64
+	owclient.SetErrTextWaiting(c, func() { waiting.Add(1) })
 	texts := make(chan string, callers)
 	for range callers {
 		go func() {
@@ -61,9 +63,13 @@ func TestErrorTableFetchedOnceForConcurrentCallers(t *testing.T) {
 		}()
 	}
 	failed.Wait()
-	// Every caller is on its way to the table now; give a second fetch
-	// time to start before the first one ends.
-	time.Sleep(100 * time.Millisecond)
+	// The gate holds the first fetch until every caller waits for a
+	// fetch: a caller that started a second one would be counted below.
+	for deadline := time.Now().Add(10 * time.Second); waiting.Load() < callers; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d callers wait for the error table", waiting.Load(), callers)
+		}
+	}
 	open()
 	for range callers {
 		if text := <-texts; text != "legacy - Not supported" {
