@@ -205,7 +205,7 @@ func (c *Cache) readahead(parent string, entries []Entry, level int) {
 	}
 	for _, e := range entries {
 		path := strings.TrimSuffix(parent, "/") + "/" + e.Name
-		if !e.IsDir || locate(path).device == "" {
+		if !e.IsDir || owclient.ParsePath(path).Device == "" {
 			continue // files, and owserver's own directories
 		}
 		key := "d" + path
@@ -340,15 +340,15 @@ func (c *Cache) recentFailure(key string) error {
 
 // Dir lists the directory at path, sorted by name.
 func (c *Cache) Dir(ctx context.Context, path string) ([]Entry, error) {
-	loc := locate(path)
+	loc := owclient.ParsePath(path)
 	lifetime := c.opts.Lifetimes.Directory
-	if loc.uncached && loc.top == "structure" && loc.hub == "" {
+	if loc.Uncached && loc.Special == "structure" && loc.Hub == "" {
 		// Structure lines are not read from the bus: /uncached/structure
 		// is /structure. Without this a walk of it, which lists each
 		// directory again for every lookup in it, took seconds.
 		return c.Dir(ctx, structurePath(loc))
 	}
-	if loc.uncached {
+	if loc.Uncached {
 		ctx, cancel := c.bounded(ctx)
 		defer cancel()
 		return c.fetchDir(ctx, path, 0)
@@ -384,13 +384,13 @@ func (c *Cache) fetchDir(ctx context.Context, path string, level int) ([]Entry, 
 			entries[i].IsDir = c.probeDir(ctx, strings.TrimSuffix(path, "/")+"/"+entries[i].Name)
 		}
 	}
-	loc := locate(path)
-	if loc.top == "structure" && loc.hub == "" {
+	loc := owclient.ParsePath(path)
+	if loc.Special == "structure" && loc.Hub == "" {
 		if err := c.settleStructure(ctx, loc, entries); err != nil {
 			return nil, err
 		}
 	}
-	if !loc.uncached {
+	if !loc.Uncached {
 		c.readahead(path, entries, level)
 	}
 	return entries, nil
@@ -404,7 +404,7 @@ func (c *Cache) fetchDir(ctx context.Context, path string, level int) ([]Entry, 
 // Each directory is probed through the cached listing of its path without
 // /uncached/ (structure lines do not change), so a walk, which lists them
 // next, sends nothing more.
-func (c *Cache) settleStructure(ctx context.Context, loc location, entries []Entry) error {
+func (c *Cache) settleStructure(ctx context.Context, loc owclient.Path, entries []Entry) error {
 	base := structurePath(loc)
 	// In parallel: the first listing of /structure probes some 170
 	// directories, which one after another take half a second.
@@ -447,11 +447,11 @@ func (c *Cache) settleStructure(ctx context.Context, loc location, entries []Ent
 
 // structurePath is the path under /structure of a location there, without
 // the views before it.
-func structurePath(loc location) string {
-	if loc.property == "" {
+func structurePath(loc owclient.Path) string {
+	if loc.Property == "" {
 		return "/structure"
 	}
-	return "/structure/" + loc.property
+	return "/structure/" + loc.Property
 }
 
 // structureProbes bounds the directories of one /structure listing probed
@@ -592,11 +592,11 @@ func parseListing(list []string) (entries []Entry) {
 // one if its structure line says so; anything else is one if reading it
 // says EISDIR.
 func (c *Cache) probeDir(ctx context.Context, path string) bool {
-	loc := locate(path)
-	if loc.property == "" {
+	loc := owclient.ParsePath(path)
+	if loc.Property == "" {
 		return true
 	}
-	if loc.device != "" {
+	if loc.Device != "" {
 		// The structure line says, and is read once per family and
 		// property: a listing of 100,000 devices of one family costs a
 		// few dozen reads this way, not one per entry.
@@ -612,21 +612,21 @@ func (c *Cache) probeDir(ctx context.Context, path string) bool {
 // valueKey is the key of a value: the same device property seen through
 // /bus.0/, /alarm/, /uncached/, a hub's branch or any spelling of the
 // device's id is one value.
-func valueKey(loc location) string {
-	if loc.device != "" {
-		return "v/" + canonicalDevice(loc.device[strings.LastIndexByte(loc.device, '/')+1:]) + "/" + loc.property
+func valueKey(loc owclient.Path) string {
+	if loc.Device != "" {
+		return "v/" + canonicalDevice(loc.Device[strings.LastIndexByte(loc.Device, '/')+1:]) + "/" + loc.Property
 	}
-	if loc.hub != "" {
-		return "v/" + loc.hub + "/" + loc.top + "/" + loc.property
+	if loc.Hub != "" {
+		return "v/" + hubKey(loc) + "/" + loc.Special + "/" + loc.Property
 	}
-	return "v/" + loc.top + "/" + loc.property
+	return "v/" + loc.Special + "/" + loc.Property
 }
 
 // Read returns the value at path, from the cache while it is fresh for its
 // class.
 func (c *Cache) Read(ctx context.Context, path string) ([]byte, error) {
-	loc := locate(path)
-	if loc.uncached {
+	loc := owclient.ParsePath(path)
+	if loc.Uncached {
 		ctx, cancel := c.bounded(ctx)
 		defer cancel()
 		return c.fetchValue(ctx, path)
@@ -639,7 +639,7 @@ func (c *Cache) Read(ctx context.Context, path string) ([]byte, error) {
 	// while a read is under way still share it.
 	lifetime := c.opts.Lifetimes.of(p.Class)
 	key := valueKey(loc)
-	if loc.device != "" && loc.family == "" {
+	if loc.Device != "" && loc.Family == "" {
 		c.aliased.Store(true)
 	}
 	if lifetime > 0 {
@@ -659,8 +659,8 @@ func (c *Cache) Read(ctx context.Context, path string) ([]byte, error) {
 // length costs nothing this way, and a reader that comes before then is
 // served this very value.
 func (c *Cache) Cached(path string) (v []byte, fresh time.Duration, ok bool) {
-	loc := locate(path)
-	if loc.uncached {
+	loc := owclient.ParsePath(path)
+	if loc.Uncached {
 		return nil, 0, false
 	}
 	e, ok := c.lru.Peek(valueKey(loc))
@@ -695,13 +695,13 @@ func (c *Cache) WriteAt(ctx context.Context, path string, data []byte, offset in
 	ctx, cancel := c.bounded(ctx)
 	err := c.client.WriteAt(ctx, path, data, offset)
 	cancel()
-	loc := locate(path)
-	if loc.property == "alias" || loc.top == "settings" {
+	loc := owclient.ParsePath(path)
+	if loc.Property == "alias" || loc.Special == "settings" {
 		c.Purge()
 	} else {
 		c.gen.Add(1)
 		c.lru.Remove(valueKey(loc))
-		if loc.device != "" && (loc.family == "" || c.aliased.Load()) {
+		if loc.Device != "" && (loc.Family == "" || c.aliased.Load()) {
 			c.dropAliased(loc)
 		}
 	}
@@ -712,8 +712,8 @@ func (c *Cache) WriteAt(ctx context.Context, path string, data []byte, offset in
 // by an alias, and for every device if loc names its device by an alias:
 // the cache cannot tell which id an alias stands for without asking, and
 // writes are rare enough to pay a pass over the keys.
-func (c *Cache) dropAliased(loc location) {
-	suffix := "/" + loc.property
+func (c *Cache) dropAliased(loc owclient.Path) {
+	suffix := "/" + loc.Property
 	for _, k := range c.lru.Keys() {
 		if !strings.HasPrefix(k, "v/") || !strings.HasSuffix(k, suffix) {
 			continue
@@ -722,7 +722,7 @@ func (c *Cache) dropAliased(loc location) {
 		if strings.Contains(dev, "/") {
 			continue // not a device's value
 		}
-		if loc.family == "" || !owclient.IsDeviceName(dev) {
+		if loc.Family == "" || !owclient.IsDeviceName(dev) {
 			c.lru.Remove(k)
 		}
 	}
@@ -744,38 +744,38 @@ func (c *Cache) Purge() {
 // lines are fetched once per family and property: they do not touch the
 // bus and never change.
 func (c *Cache) Property(ctx context.Context, path string) (Property, error) {
-	loc := locate(path)
-	if loc.device == "" {
+	loc := owclient.ParsePath(path)
+	if loc.Device == "" {
 		switch {
-		case loc.top == "structure":
+		case loc.Special == "structure":
 			return Property{Class: owclient.Fixed}, nil
-		case loc.top == "simultaneous" && loc.property != "":
+		case loc.Special == "simultaneous" && loc.Property != "":
 			// owserver has lines for these too, under
 			// /structure/simultaneous: some are writable, some not.
-			return c.structure(ctx, "simultaneous", loc.property)
+			return c.structure(ctx, "simultaneous", loc.Property)
 		}
-		if strings.HasSuffix(loc.top, "/interface") && strings.HasPrefix(loc.property, "settings/") {
+		if strings.HasSuffix(loc.Special, "/interface") && strings.HasPrefix(loc.Property, "settings/") {
 			return Property{Class: owclient.Stable}, nil // the bus master's settings change when written
 		}
-		return Property{Class: topClass(loc.top)}, nil
+		return Property{Class: topClass(loc.Special)}, nil
 	}
-	if loc.property == "" {
+	if loc.Property == "" {
 		return Property{Structure: owclient.Structure{Type: 'D', Access: owclient.NoAccess}, Known: true, Class: owclient.Fixed}, nil
 	}
-	if loc.property == "family" {
+	if loc.Property == "family" {
 		// Known without asking, and needed to ask about aliased devices.
 		return Property{Structure: familyStructure, Known: true, Class: owclient.Fixed, InDevice: true}, nil
 	}
-	family := loc.family
+	family := loc.Family
 	if family == "" {
 		// An alias: the family is a property of the device.
-		b, err := c.Read(ctx, loc.device+"/family")
+		b, err := c.Read(ctx, loc.Device+"/family")
 		if err != nil {
 			return Property{}, err
 		}
 		family = strings.TrimSpace(string(b))
 	}
-	p, err := c.structure(ctx, family, loc.property)
+	p, err := c.structure(ctx, family, loc.Property)
 	p.InDevice = true
 	return p, err
 }

@@ -52,25 +52,13 @@ func canonicalDevice(name string) string {
 	return name
 }
 
-// location is a path as the cache keys it: owclient.ParsePath's parts,
-// with the hub a special directory lies behind (simultaneous/ of one
-// branch) spelled canonically, "1F00001FE00500/main".
-type location struct {
-	uncached bool
-	device   string // owclient.Path.Device
-	family   string // empty for an alias (ask the server)
-	property string
-	top      string // owclient.Path.Special
-	hub      string
-}
-
-func locate(path string) location {
-	p := owclient.ParsePath(path)
-	loc := location{uncached: p.Uncached, device: p.Device, family: p.Family, property: p.Property, top: p.Special}
-	if p.Hub != "" {
-		loc.hub = canonicalDevice(p.Hub) + "/" + p.Branch
+// hubKey is the hub a special directory of p lies behind (simultaneous/
+// of one branch), spelled canonically: "1F00001FE00500/main"; "" for none.
+func hubKey(p owclient.Path) string {
+	if p.Hub == "" {
+		return ""
 	}
-	return loc
+	return canonicalDevice(p.Hub) + "/" + p.Branch
 }
 
 // topClass is the class of values outside device directories, which have

@@ -1,9 +1,13 @@
 package cache
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/owfuse/owfuse/owclient"
+)
 
 func TestValueKeysAreCanonical(t *testing.T) {
-	want := valueKey(locate("/28.000028D70100/temphigh"))
+	want := valueKey(owclient.ParsePath("/28.000028D70100/temphigh"))
 	if want != "v/28000028D70100/temphigh" {
 		t.Fatalf("key %q, want v/28000028D70100/temphigh", want)
 	}
@@ -12,12 +16,12 @@ func TestValueKeysAreCanonical(t *testing.T) {
 		"/28000028d70100d5/temphigh", "/uncached/bus.0/28.000028D70100/temphigh", "/alarm/28.000028D70100/temphigh",
 		"/1F.00001FE00500/main/28.000028d70100/temphigh",
 	} {
-		if got := valueKey(locate(p)); got != want {
+		if got := valueKey(owclient.ParsePath(p)); got != want {
 			t.Errorf("valueKey(%q) = %q, want %q", p, got, want)
 		}
 	}
 	// A hub's branch keys its simultaneous/ by the hub's id too.
-	if a, b := valueKey(locate("/1f00001fe00500/main/simultaneous/temperature")), valueKey(locate("/bus.0/1F.00001FE00500/main/simultaneous/temperature")); a != b {
+	if a, b := valueKey(owclient.ParsePath("/1f00001fe00500/main/simultaneous/temperature")), valueKey(owclient.ParsePath("/bus.0/1F.00001FE00500/main/simultaneous/temperature")); a != b {
 		t.Errorf("one hub branch's simultaneous/temperature under the keys %q and %q", a, b)
 	}
 	for p, other := range map[string]string{
@@ -26,7 +30,7 @@ func TestValueKeysAreCanonical(t *testing.T) {
 		"/1F.00001FE00500/main/simultaneous/temperature": "/simultaneous/temperature",
 		"/1F.00001FE00500/aux/simultaneous/temperature":  "/1F.00001FE00500/main/simultaneous/temperature",
 	} {
-		if a, b := valueKey(locate(p)), valueKey(locate(other)); a == b {
+		if a, b := valueKey(owclient.ParsePath(p)), valueKey(owclient.ParsePath(other)); a == b {
 			t.Errorf("%s and %s share the key %q", p, other, a)
 		}
 	}
