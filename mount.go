@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -97,7 +96,6 @@ func runMount(ctx context.Context, server, dir string, cfg mountlib.Config, stde
 	if child != nil && child.dir != "" { // "": started by hand, not by daemonize
 		dir, cfg.LogFile = child.dir, child.logFile
 	}
-	tuneCollector()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -163,17 +161,3 @@ func runMount(ctx context.Context, server, dir string, cfg mountlib.Config, stde
 type signalError struct{ sig os.Signal }
 
 func (e signalError) Error() string { return "signal " + e.sig.String() }
-
-// tuneCollector sets the garbage collector for a daemon that runs for
-// months on small machines and holds a go-fuse node per name the kernel
-// knows: collect sooner than Go's default, which lets the heap double, and
-// harder near 48 MiB. GOGC and GOMEMLIMIT in the environment win. make
-// bench measures the effect (peak RSS of a 1,000-device walk).
-func tuneCollector() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(30)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(48 << 20)
-	}
-}

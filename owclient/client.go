@@ -238,7 +238,6 @@ func (c *Client) exchange(ctx context.Context, op, path string, req request) (re
 	if err != nil {
 		return reply{}, c.unsentError(op, path, err)
 	}
-	cn.alone = c.pool.alone()
 	rep, err := cn.roundTrip(ctx, req)
 	var stale retryable
 	if errors.As(err, &stale) {
@@ -250,8 +249,7 @@ func (c *Client) exchange(ctx context.Context, op, path string, req request) (re
 			c.pool.release(nil, false)
 			return reply{}, c.unsentError(op, path, err)
 		}
-		cn.alone = c.pool.alone()
-		// A new connection: its errors are never retryable.
+			// A new connection: its errors are never retryable.
 		rep, err = cn.roundTrip(ctx, req)
 	}
 	c.pool.release(cn, err == nil)

@@ -16,7 +16,7 @@ import (
 // Client hands it to one request at a time.
 type conn struct {
 	nc      net.Conn
-	rc      syscall.RawConn // the socket, for stale's peek, poll waits and shutdown
+	rc      syscall.RawConn // the socket, for stale's peek
 	lastUse time.Time       // when a request last set the deadline
 	wbuf    []byte          // the request frame, reused
 	cfg     *config
@@ -25,13 +25,7 @@ type conn struct {
 	// after its reply.
 	persistent bool
 	frames     int // frames received for the current request, keepalives included
-	// alone: the only request in flight on its Client, so the reply is
-	// waited for in poll(2) on this thread until pollUntil (see
-	// pollReader).
-	alone     bool
-	pollUntil time.Time
-	poll      pollReader // reused by every frame read in poll(2)
-	hdr       [HeaderSize]byte
+	hdr        [HeaderSize]byte
 }
 
 // request is one message to send; payload is already encoded.
@@ -102,9 +96,6 @@ func (c *conn) roundTrip(ctx context.Context, req request) (reply, error) {
 	reused := c.used
 	c.used = true
 	c.frames = 0
-	if c.alone {
-		c.pollUntil = time.Now().Add(pollBudget)
-	}
 	if err := c.send(ctx, req); err != nil {
 		if reused && !errors.Is(err, ErrTimeout) && !errors.Is(err, context.Canceled) {
 			err = retryable{err}
@@ -180,15 +171,9 @@ func explainLimit(err error, req request, entries, maxPayload int) error {
 	return err
 }
 
-// interrupt wakes a read blocked on the netpoller (a deadline in the
-// past) or in poll(2) (a shutdown, which poll sees as the end of input).
+// interrupt wakes a blocked read or write with a deadline in the past.
 // The conn is unusable afterwards.
-func (c *conn) interrupt() {
-	c.nc.SetDeadline(aLongTimeAgo)
-	if c.rc != nil {
-		c.rc.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
-	}
-}
+func (c *conn) interrupt() { c.nc.SetDeadline(aLongTimeAgo) }
 
 func (c *conn) send(ctx context.Context, req request) error {
 	c.wbuf = AppendRequest(c.wbuf[:0], RequestHeader{Type: req.typ, Flags: req.flags, Size: req.size, Offset: req.offset}, req.payload)
@@ -214,15 +199,10 @@ func (c *conn) send(ctx context.Context, req request) error {
 // at most limit bytes. A keepalive restarts the inactivity timer.
 func (c *conn) readFrame(ctx context.Context, limit int) (ReplyHeader, []byte, error) {
 	for first := c.frames == 0; ; first = false {
-		var r io.Reader = c.nc
-		switch {
-		case c.alone && c.rc != nil && time.Now().Before(c.pollUntil):
-			c.poll.nc, c.poll.rc, c.poll.deadline, c.poll.until = c.nc, c.rc, c.frameDeadline(ctx), c.pollUntil
-			r = &c.poll
-		case !first:
+		if !first {
 			c.nc.SetReadDeadline(c.frameDeadline(ctx))
 		}
-		h, data, err := readReply(r, c.hdr[:], limit)
+		h, data, err := readReply(c.nc, c.hdr[:], limit)
 		if err == nil || h != (ReplyHeader{}) {
 			c.frames++
 		}

@@ -73,9 +73,6 @@ func (p *pool) acquire(ctx context.Context, reuse bool) (*conn, error) {
 	return cn, nil
 }
 
-// alone reports whether one request is in flight: the caller's own.
-func (p *pool) alone() bool { return len(p.sem) == 1 }
-
 // release returns cn to the pool if the server keeps it open, and frees
 // its slot. A nil cn only frees the slot.
 func (p *pool) release(cn *conn, reusable bool) {
