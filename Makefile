@@ -97,31 +97,32 @@ fuzz:
 integration: build
 	OWFUSE_RACE_DAEMON=1 $(GO) test -race -count=1 ./integration/...
 
-## bench: owclient Read ops/s against a real owserver, next to a raw-socket
-## loop measured in the same run; prints the ratios and the speed targets
-## (reported, never asserted). BENCHCOUNT rounds, each a fresh go test
-## process running every variant once, so that slow drift on a shared
-## machine hits raw and owclient alike; the table shows medians.
-## Then the filesystem benchmark (integration/fsbench, needs root and
-## /dev/fuse): owfuse next to OWFS's own FUSE client and a constant-file
-## go-fuse ceiling, each workload on each in turn, FSBENCH_ROUND per round;
-## it writes integration/fsbench/results.md and results.svg. Tree walks of
-## the 1,000-device bus are given up after FSBENCH_WALKCAP (cold) and
-## FSBENCH_WARMCAP (warm), with an estimate, to keep `make bench` within
-## 5 minutes on 2 cores. FSBENCH_FLAGS adds flags (go run
+## bench: numbers that hold on another run, all in bin/bench (never a
+## tracked file). First owclient's Read against a real owserver next to a
+## raw-socket loop: BENCHCOUNT rounds, each a fresh go test process with
+## the order of the two rotated, summarised by benchstat (median, 95%
+## interval, ratio and p-value). Then integration/fsbench (needs root,
+## /dev/fuse, owserver, OWFS's owfs from owfs-fuse, python3): owfuse next
+## to owfs and a go-fuse ceiling mounted with owfuse's options,
+## FSBENCH_ROUNDS rounds of FSBENCH_ROUND per workload in rotated order,
+## median and min-max, messages and CPU per operation, memory, and the
+## issue's targets (reported, never asserted); results.md. About 7
+## minutes on 2 cores. FSBENCH_FLAGS adds flags (go run
 ## ./integration/fsbench -h lists them).
-BENCHTIME  ?= 1s
-BENCHCOUNT ?= 3
-FSBENCH_ROUND   ?= 1s
-FSBENCH_WALKCAP ?= 50s
-FSBENCH_WARMCAP ?= 20s
-FSBENCH_FLAGS   ?=
+BENCHTIME      ?= 200ms
+BENCHCOUNT     ?= 10
+BENCHSTAT      ?= $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+FSBENCH_ROUNDS ?= 10
+FSBENCH_ROUND  ?= 500ms
+FSBENCH_FLAGS  ?=
 
 bench:
+	@mkdir -p bin/bench
 	@for i in $$(seq $(BENCHCOUNT)); do \
-		$(GO) test -run '^$$' -bench '^BenchmarkRead$$' -benchtime $(BENCHTIME) -count 1 ./owclient; \
-	done | $(GO) run ./owclient/benchreport
-	$(GO) run ./integration/fsbench -round $(FSBENCH_ROUND) -walk-cap $(FSBENCH_WALKCAP) -warm-cap $(FSBENCH_WARMCAP) $(FSBENCH_FLAGS)
+		OWBENCH_ROUND=$$i $(GO) test -run '^$$' -bench '^BenchmarkRead$$' -benchtime $(BENCHTIME) -count 1 ./owclient || exit 1; \
+	done > bin/bench/owclient.txt
+	$(BENCHSTAT) -col "/impl@(raw owclient)" bin/bench/owclient.txt | tee bin/bench/owclient-benchstat.txt
+	$(GO) run ./integration/fsbench -rounds $(FSBENCH_ROUNDS) -round $(FSBENCH_ROUND) -out bin/bench $(FSBENCH_FLAGS)
 
 clean:
 	rm -rf bin

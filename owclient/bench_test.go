@@ -22,43 +22,51 @@ import (
 
 // BenchmarkRead measures Read against a real owserver, next to a minimal
 // raw-socket loop that shows what the server itself can do. Every variant
-// reports ops/s; `make bench` (owclient/benchreport) prints each owclient
-// variant as a ratio of the raw loop with the same persistence and number
-// of goroutines, measured in the same run. Speed targets live only there,
-// never as assertions.
+// reports ops/s and CPU time per read of this process and of owserver.
+// Names are key=value, so that benchstat can set owclient beside raw:
+// `make bench` runs BENCHCOUNT rounds, each a fresh process, and prints
+// `benchstat -col /impl` (median, confidence interval, and the ratio with
+// its p-value). Speed targets live only there, never as assertions.
 //
-// All variants share one owserver, started once per benchmark process
-// (sub-benchmarks, -count included, run inside this one call).
+// All variants share one owserver, started once per benchmark process.
+// OWBENCH_ROUND (set by make bench) rotates which implementation goes
+// first, so that neither always runs on a colder or warmer machine.
 func BenchmarkRead(b *testing.B) {
 	srv := owtest.StartOwserver(b, benchServerArgs...)
 	path := benchPath(b, srv.Addr)
 	b.Logf("owserver %v on %s, reading %s", benchServerArgs, srv.Addr, path)
-
+	impls := []string{"raw", "owclient"}
+	if n, _ := strconv.Atoi(os.Getenv("OWBENCH_ROUND")); n%2 == 1 {
+		impls[0], impls[1] = impls[1], impls[0]
+	}
 	for _, persistent := range []bool{true, false} {
 		mode := "persistent"
 		if !persistent {
 			mode = "nonpersistent"
 		}
 		for _, g := range []int{1, 8} {
-			b.Run(fmt.Sprintf("raw/%s/g%d", mode, g), func(b *testing.B) {
-				runParallel(b, srv, g, func() (func() error, func(), error) {
-					return newRawReader(srv.Addr, path, persistent)
+			for _, impl := range impls {
+				b.Run(fmt.Sprintf("conn=%s/g=%d/impl=%s", mode, g, impl), func(b *testing.B) {
+					if impl == "raw" {
+						runParallel(b, srv, g, func() (func() error, func(), error) {
+							return newRawReader(srv.Addr, path, persistent)
+						})
+						return
+					}
+					c, err := owclient.New(srv.Addr, owclient.Options{DisablePersistence: !persistent, PoolSize: max(g, owclient.DefaultPoolSize)})
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer c.Close()
+					ctx := context.Background()
+					runParallel(b, srv, g, func() (func() error, func(), error) {
+						return func() error {
+							_, err := c.Read(ctx, path)
+							return err
+						}, func() {}, nil
+					})
 				})
-			})
-			b.Run(fmt.Sprintf("owclient/%s/g%d", mode, g), func(b *testing.B) {
-				c, err := owclient.New(srv.Addr, owclient.Options{DisablePersistence: !persistent, PoolSize: max(g, owclient.DefaultPoolSize)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer c.Close()
-				ctx := context.Background()
-				runParallel(b, srv, g, func() (func() error, func(), error) {
-					return func() error {
-						_, err := c.Read(ctx, path)
-						return err
-					}, func() {}, nil
-				})
-			})
+			}
 		}
 	}
 }

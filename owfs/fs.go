@@ -131,18 +131,25 @@ func (r *Root) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 // and its pipe, and a write(2) is at most 64 KiB, more than owserver
 // takes in one message.
 func (r *Root) FSOptions(mo fuse.MountOptions) *fs.Options {
-	d := r.fs.cache.Lifetimes().Directory
+	return KernelOptions(mo, r.fs.cache.Lifetimes().Directory, r.fs.opts.UID, r.fs.opts.GID)
+}
+
+// KernelOptions are the fs.Options of FSOptions for any tree of nodes:
+// the kernel keeps names and attributes for ttl, and nodes belong to
+// uid:gid. They are apart from Root so that a benchmark's constant-file
+// filesystem (integration/fsbench's ceiling) mounts exactly as owfuse does.
+func KernelOptions(mo fuse.MountOptions, ttl time.Duration, uid, gid uint32) *fs.Options {
 	mo.MaxWrite = 64 * 1024
 	mo.DisableSplice = true
 	return &fs.Options{
 		MountOptions:    mo,
-		EntryTimeout:    &d,
-		AttrTimeout:     &d,
-		NegativeTimeout: &d,
+		EntryTimeout:    &ttl,
+		AttrTimeout:     &ttl,
+		NegativeTimeout: &ttl,
 		NullPermissions: true,
 		RootStableAttr:  &fs.StableAttr{Ino: 1},
-		UID:             r.fs.opts.UID,
-		GID:             r.fs.opts.GID,
+		UID:             uid,
+		GID:             gid,
 	}
 }
 

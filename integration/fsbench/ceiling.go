@@ -6,58 +6,39 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/owfuse/owfuse/cache"
+	"github.com/owfuse/owfuse/owfs"
 )
 
 // ceilingMode is the hidden first argument that makes fsbench serve the
 // ceiling filesystem instead of benchmarking: `fsbench ceiling MOUNTPOINT`.
-// The FUSE server thus runs in its own process, as owfuse and owfs do, and
-// never shares a Go runtime with the workload loops.
+// The FUSE server thus runs in its own process with Go's defaults, as
+// owfuse does, and never shares a Go runtime with the workload loops.
 const ceilingMode = "ceiling"
 
-// constValue is what every ceiling file holds: 12 bytes, the size of a
-// temperature as owfs pads it.
-const constValue = "    21.5625\n"
+// constValue is what the ceiling's file holds: 12 bytes, the size of a
+// temperature as owserver pads it.
+const constValue = "     21.5625"
 
-// A ceiling variant is one constant file, at VARIANT/temperature: the
-// least a FUSE filesystem can do for open+read+close with given open
-// flags and attributes.
-type ceilingVariant struct {
-	dir   string
-	flags uint32
-	size  uint64
-	desc  string
-}
-
-var ceilingVariants = []ceilingVariant{
-	{"a", fuse.FOPEN_DIRECT_IO, 0, "(a) DIRECT_IO, size 0"},
-	{"b", fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0, "(b) DIRECT_IO+NOFLUSH, size 0"},
-	{"c", fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, uint64(len(constValue)), "(c) KEEP_CACHE+NOFLUSH, size 12 (page cache)"},
-}
-
-// matchingCeiling is the variant opened with owfuse's flags for read-only
-// property files (owfs/property.go: FOPEN_DIRECT_IO|FOPEN_NOFLUSH).
-const matchingCeiling = "b"
+// ceilingFile is the ceiling's one file, at the root: the least a FUSE
+// filesystem mounted as owfuse is (owfs.KernelOptions, owfs.ReadOpenFlags)
+// can do for open, read and close. Its size is 0, as owfuse's properties
+// report before a first read.
+const ceilingFile = "temperature"
 
 type ceilingRoot struct{ fs.Inode }
 
 func (r *ceilingRoot) OnAdd(ctx context.Context) {
-	for _, v := range ceilingVariants {
-		dir := r.NewPersistentInode(ctx, &fs.Inode{}, fs.StableAttr{Mode: syscall.S_IFDIR})
-		r.AddChild(v.dir, dir, false)
-		f := dir.NewPersistentInode(ctx, &constFile{v: v}, fs.StableAttr{Mode: syscall.S_IFREG})
-		dir.AddChild("temperature", f, false)
-	}
+	f := r.NewPersistentInode(ctx, &constFile{}, fs.StableAttr{Mode: syscall.S_IFREG})
+	r.AddChild(ceilingFile, f, false)
 }
 
-type constFile struct {
-	fs.Inode
-	v ceilingVariant
-}
+type constFile struct{ fs.Inode }
 
 var (
 	_ fs.NodeOpener    = (*constFile)(nil)
@@ -67,7 +48,6 @@ var (
 
 func (f *constFile) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	out.Mode = syscall.S_IFREG | 0o444
-	out.Size = f.v.size
 	out.Nlink = 1
 	return 0
 }
@@ -76,7 +56,7 @@ func (f *constFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 	if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
 		return nil, 0, syscall.EACCES
 	}
-	return nil, f.v.flags, 0
+	return nil, owfs.ReadOpenFlags, 0
 }
 
 func (f *constFile) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
@@ -94,22 +74,9 @@ func ceilingMain(args []string) int {
 		return 64
 	}
 	dir := args[0]
-	// The same kernel caching of names and attributes as owfuse's
-	// defaults (dir_ttl 10s), so that only open/read/close differs.
-	timeout := 10 * time.Second
-	srv, err := fs.Mount(dir, &ceilingRoot{}, &fs.Options{
-		EntryTimeout:    &timeout,
-		AttrTimeout:     &timeout,
-		NegativeTimeout: &timeout,
-		MountOptions: fuse.MountOptions{
-			FsName:      "fsbench-ceiling",
-			Name:        "fsbench",
-			DirectMount: os.Geteuid() == 0,
-			MaxWrite:    64 * 1024,
-			// As owfuse mounts: tiny values go out in one writev(2).
-			DisableSplice: true,
-		},
-	})
+	mo := fuse.MountOptions{FsName: "fsbench-ceiling", Name: "fsbench", DirectMount: os.Geteuid() == 0}
+	opts := owfs.KernelOptions(mo, cache.DefaultLifetimes().Directory, uint32(os.Getuid()), uint32(os.Getgid()))
+	srv, err := fs.Mount(dir, &ceilingRoot{}, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fsbench ceiling:", err)
 		return 1

@@ -1,38 +1,44 @@
 // Command fsbench measures owfuse side by side with OWFS's own FUSE client
-// (owfs) and with a FUSE ceiling (a tiny go-fuse filesystem serving a
-// constant 12-byte file, run as a child process: fsbench re-executes
-// itself in a hidden "ceiling" mode), all against real owservers on
-// loopback, and prints one table and the speed targets of issue 6
-// (reported, never asserted). It writes the table to results.md and a
-// chart of the ratios to results.svg next to this file. `make bench` runs
-// it after the owclient benchmark; it needs root, /dev/fuse and owserver.
+// (owfs) and with a FUSE ceiling (a go-fuse filesystem serving a constant
+// file, mounted with owfuse's kernel options and open flags, run as a
+// child process: fsbench re-executes itself in a hidden "ceiling" mode),
+// all against real owservers on loopback. `make bench` runs it; it needs
+// root, /dev/fuse, owserver and owfs (package owfs-fuse), and python3 for
+// the Python readers.
 //
-//	go run ./integration/fsbench [-round 1s] [-rounds 3]
+//	go run ./integration/fsbench [-rounds 10] [-round 500ms] [-out DIR]
 //
-// The ceiling serves three variants of its file: (a) FOPEN_DIRECT_IO,
-// size 0; (b) DIRECT_IO|FOPEN_NOFLUSH, size 0, what owfuse does for
-// read-only properties, hence the one compared with; (c) the page cache,
-// FOPEN_KEEP_CACHE|FOPEN_NOFLUSH with the exact size.
+// It writes results.md to -out (bin/bench in the module by default, never
+// a tracked file) and prints it.
 //
-// Workloads, each run on each filesystem in turn, medians of -rounds
-// rounds of -round each:
+// Every workload runs -rounds short rounds; in each round every filesystem
+// runs it once, in an order rotated by one each round, so that no
+// filesystem always goes first or last. The tables show medians with the
+// range (min–max) over the rounds; a ratio is taken per round, between
+// runs a few hundred milliseconds apart, and shown the same way.
 //
-//   - cached read: open + read (4 KiB buffer) until EOF + close of one
-//     device's temperature, 1 and 8 goroutines;
-//   - uncached read: the same under uncached/;
-//   - tree walk: lstat of every entry under each of the 1,000 device
-//     directories of a big bus (ten fake owservers behind one), cold on a
-//     fresh mount of a fresh bus, then warm on the same mount; once per
-//     filesystem, given up after -walk-cap (-warm-cap) with the whole
-//     walk's time estimated from the devices done;
-//   - ls -l of one device (list + lstat of each entry), after a warm-up;
-//   - write of settings/timeout/volatile (its current value, written back);
-//   - fan-in: 32 goroutines reading one property at once, after its
-//     cached value expired.
+// Workloads:
+//   - reads of a DS18S20's temperature, cached and under uncached/: open,
+//     read, close, as one read(2) per open and as reads until EOF (what
+//     cat, os.ReadFile and Python's read() do), from Go in fsbench itself
+//     and from a Python program, in 1 and 8 threads;
+//   - ls -l of a device (list, then lstat every entry), warm;
+//   - a write of 10.…/temphigh;
+//   - fan-in: -fanin readers of one temperature at once, just after its
+//     cached value expired;
+//   - tree walks of a 1,000-device bus (ten fake owservers behind one):
+//     lstat of every entry under every device, cold on a fresh mount of a
+//     fresh bus, then warm, once per filesystem, given up after -walk-cap
+//     (-warm-cap) with the whole walk's time estimated.
 //
-// owfuse's owserver messages come from its --metrics-listen endpoint, its
-// peak RSS from /proc/PID/status. Every mount and process is taken down on
-// every exit path, Ctrl-C included.
+// The timed rounds talk to owserver directly. The owserver messages per
+// operation come from a separate counting pass: the same workloads, one
+// round each, on a second mount of each client that reaches owserver
+// through a counting relay; the tree walks go through one too. CPU time
+// per operation, of each FUSE daemon and of the owserver behind it, comes
+// from /proc/PID/stat around every timed round; memory from
+// /proc/PID/status. Every mount and process is taken down on every exit
+// path, Ctrl-C included.
 package main
 
 import (
@@ -44,7 +50,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -52,17 +57,16 @@ import (
 )
 
 type config struct {
-	round       time.Duration
-	rounds      int
-	faninRounds int
-	fanin       int
-	walkCap     time.Duration
-	warmCap     time.Duration
-	owfsBin     string
-	outDir      string
-	walk        bool
-	walkOn      string
-	small       bool
+	round   time.Duration
+	rounds  int
+	fanin   int
+	walkCap time.Duration
+	warmCap time.Duration
+	owfsBin string
+	outDir  string
+	walk    bool
+	small   bool
+	python  bool
 }
 
 func main() {
@@ -74,18 +78,21 @@ func main() {
 
 func run() (code int) {
 	var cfg config
-	flag.DurationVar(&cfg.round, "round", time.Second, "duration of each timed round")
-	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds per workload and filesystem (the table shows medians)")
-	flag.IntVar(&cfg.faninRounds, "fanin-rounds", 5, "fan-in bursts")
-	flag.IntVar(&cfg.fanin, "fanin", 32, "goroutines per fan-in burst")
-	flag.DurationVar(&cfg.walkCap, "walk-cap", 50*time.Second, "give up a cold tree walk after this long (reported as >cap, with an estimate)")
+	flag.DurationVar(&cfg.round, "round", 500*time.Millisecond, "duration of each timed round")
+	flag.IntVar(&cfg.rounds, "rounds", 10, "rounds per workload and filesystem")
+	flag.IntVar(&cfg.fanin, "fanin", 32, "readers at once in a fan-in burst")
+	flag.DurationVar(&cfg.walkCap, "walk-cap", 50*time.Second, "give up a cold tree walk after this long (reported with an estimate)")
 	flag.DurationVar(&cfg.warmCap, "warm-cap", 20*time.Second, "give up a warm tree walk after this long")
-	flag.StringVar(&cfg.owfsBin, "owfs", "/usr/libexec/owfs/owfs", "OWFS's FUSE client; skipped with a note when absent")
-	flag.StringVar(&cfg.outDir, "out", "", "where to write results.md and results.svg (default: integration/fsbench in the module)")
+	flag.StringVar(&cfg.owfsBin, "owfs", "/usr/bin/owfs", "OWFS's FUSE client (apt-get install owfs-fuse)")
+	flag.StringVar(&cfg.outDir, "out", "", "where to write results.md (default: bin/bench in the module)")
 	flag.BoolVar(&cfg.walk, "walk", true, "run the 1,000-device tree walks")
-	flag.StringVar(&cfg.walkOn, "walk-on", "owfuse,owfs", "filesystems to run the tree walks on")
 	flag.BoolVar(&cfg.small, "small", true, "run the workloads on the small bus (all but the tree walks)")
+	flag.BoolVar(&cfg.python, "python", true, "run the Python readers too")
 	flag.Parse()
+	if cfg.rounds < 1 || cfg.round <= 0 || cfg.fanin < 1 {
+		fmt.Fprintln(os.Stderr, "fsbench: -rounds, -round and -fanin must be positive")
+		return 2
+	}
 
 	// Every exit path cleans up: this defer on return and panic in this
 	// goroutine, goSafe in the others, the handler below on signals.
@@ -121,6 +128,9 @@ func bench(cfg config) error {
 	if _, err := exec.LookPath("owserver"); err != nil {
 		return errors.New("owserver is not installed (apt-get install owserver)")
 	}
+	if _, err := os.Stat(cfg.owfsBin); err != nil {
+		return fmt.Errorf("OWFS's owfs, the reference, is not at %s (apt-get install owfs-fuse, or -owfs PATH)", cfg.owfsBin)
+	}
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		return errors.New("no /dev/fuse")
 	}
@@ -129,7 +139,7 @@ func bench(cfg config) error {
 		return err
 	}
 	if cfg.outDir == "" {
-		cfg.outDir = filepath.Join(root, "integration", "fsbench")
+		cfg.outDir = filepath.Join(root, "bin", "bench")
 	}
 	tmp, err := os.MkdirTemp("", "fsbench-")
 	if err != nil {
@@ -137,8 +147,9 @@ func bench(cfg config) error {
 	}
 	atExit("remove "+tmp, func() { os.RemoveAll(tmp) })
 
-	env := machineState()
-	fmt.Fprintf(os.Stderr, "fsbench: %s\n", env)
+	res := newResults(cfg)
+	res.machine = machineState()
+	fmt.Fprintf(os.Stderr, "fsbench: %s\n", res.machine)
 	cpu0 := readCPU()
 
 	bin := filepath.Join(tmp, "owfuse")
@@ -147,11 +158,14 @@ func bench(cfg config) error {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build owfuse: %v\n%s", err, out)
 	}
-
-	b := &bencher{cfg: cfg, tmp: tmp, bin: bin, res: map[string]*result{}}
-	if _, err := os.Stat(cfg.owfsBin); err != nil {
-		b.noOwfs = fmt.Sprintf("owfs skipped: %s is absent", cfg.owfsBin)
-		fmt.Fprintln(os.Stderr, "fsbench:", b.noOwfs)
+	if out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output(); err == nil {
+		res.version = strings.TrimSpace(string(out))
+	}
+	b := &bencher{cfg: cfg, tmp: tmp, bin: bin, res: res}
+	if cfg.python {
+		if b.python = findPython(); b.python == "" {
+			res.notes = append(res.notes, "no python3: the Python readers were skipped")
+		}
 	}
 	if cfg.small {
 		if err := b.smallBus(); err != nil {
@@ -163,11 +177,260 @@ func bench(cfg config) error {
 			return err
 		}
 	}
-	env += "; at the end: " + loadavg() + "; " + othersShare(cpu0)
 	if signaled.Load() {
 		return errors.New("interrupted")
 	}
-	return b.report(env)
+	res.machine += "; at the end: " + loadavg() + "; " + othersShare(cpu0)
+	return res.write(cfg.outDir)
+}
+
+type bencher struct {
+	cfg    config
+	tmp    string
+	bin    string
+	python string
+	res    *results
+}
+
+// mountSet is one mount per filesystem compared.
+type mountSet struct {
+	owfuse, owfs, ceiling *mount
+	server                int // pid of their owserver
+}
+
+// smallBus runs every workload but the tree walks against `owserver
+// --fake 10,28`: timed on direct mounts of owfuse, owfs and the ceiling,
+// then counted on relayed mounts of owfuse and owfs.
+func (b *bencher) smallBus() error {
+	srv, err := startOwserver(b.tmp, "--fake", "10,28")
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	direct := mountSet{server: srv.pid}
+	if direct.owfuse, err = mountOwfuse(b.tmp, b.bin, srv.addr); err != nil {
+		return err
+	}
+	defer direct.owfuse.close()
+	b.res.memory("owfuse, idle after mount", direct.owfuse.pid())
+	if direct.owfs, err = mountOwfs(b.tmp, b.cfg.owfsBin, srv.addr); err != nil {
+		return err
+	}
+	defer direct.owfs.close()
+	b.res.memory("owfs, idle after mount", direct.owfs.pid())
+	if direct.ceiling, err = mountCeiling(b.tmp); err != nil {
+		return err
+	}
+	defer direct.ceiling.close()
+
+	counted := mountSet{server: srv.pid}
+	relays := map[string]*relay{}
+	for _, kind := range []string{"owfuse", "owfs"} {
+		r, err := startRelay(srv.addr)
+		if err != nil {
+			return err
+		}
+		defer r.close()
+		relays[kind] = r
+	}
+	if counted.owfuse, err = mountOwfuse(b.tmp, b.bin, relays["owfuse"].addr); err != nil {
+		return err
+	}
+	defer counted.owfuse.close()
+	if counted.owfs, err = mountOwfs(b.tmp, b.cfg.owfsBin, relays["owfs"].addr); err != nil {
+		return err
+	}
+	defer counted.owfs.close()
+
+	dev10, dev28, err := firstDevices(direct.owfuse.dir)
+	if err != nil {
+		return err
+	}
+	timed := b.workloads(direct, dev10, dev28)
+	for round := 0; round < b.cfg.rounds && !signaled.Load(); round++ {
+		fmt.Fprintf(os.Stderr, "fsbench: round %d of %d\n", round+1, b.cfg.rounds)
+		for _, w := range timed {
+			for _, t := range rotate(w.targets, round) {
+				b.res.timed(w, t, b.cfg.round)
+			}
+		}
+	}
+	fmt.Fprintln(os.Stderr, "fsbench: counting owserver messages")
+	for _, w := range b.workloads(counted, dev10, dev28) {
+		for _, t := range w.targets {
+			if r := relays[t.fs]; r != nil {
+				b.res.counted(w, t, r, b.cfg.round)
+			}
+		}
+	}
+	return nil
+}
+
+// firstDevices are the first DS18S20 (family 10) and DS18B20 (28) that
+// dir, an owfuse mount, lists.
+func firstDevices(dir string) (dev10, dev28 string, err error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return "", "", err
+	}
+	for _, de := range des {
+		switch {
+		case dev10 == "" && strings.HasPrefix(de.Name(), "10."):
+			dev10 = de.Name()
+		case dev28 == "" && strings.HasPrefix(de.Name(), "28."):
+			dev28 = de.Name()
+		}
+	}
+	if dev10 == "" || dev28 == "" {
+		return "", "", fmt.Errorf("owserver --fake 10,28 listed %d entries without a 10. and a 28. device", len(des))
+	}
+	return dev10, dev28, nil
+}
+
+// rotate is ts starting at its (round mod len)th element.
+func rotate[T any](ts []T, round int) []T {
+	if len(ts) == 0 {
+		return ts
+	}
+	k := round % len(ts)
+	return append(append([]T(nil), ts[k:]...), ts[:k]...)
+}
+
+// owfuse's default volatile_ttl and dir_ttl.
+const (
+	volatileLifetime = time.Second
+	dirLifetime      = 10 * time.Second
+)
+
+// workloads are the small bus's workloads on the mounts of ms.
+func (b *bencher) workloads(ms mountSet, dev10, dev28 string) []*workload {
+	on := func(rel string, withCeiling bool) []target {
+		ts := []target{
+			{fs: "owfuse", path: filepath.Join(ms.owfuse.dir, rel), pid: ms.owfuse.pid(), server: ms.server},
+			{fs: "owfs", path: filepath.Join(ms.owfs.dir, rel), pid: ms.owfs.pid(), server: ms.server},
+		}
+		if withCeiling && ms.ceiling != nil {
+			ts = append(ts, target{fs: "ceiling", path: filepath.Join(ms.ceiling.dir, ceilingFile), pid: ms.ceiling.pid()})
+		}
+		return ts
+	}
+	warmRead := func(t target) { readToEOF.read(t.path, make([]byte, 4096)) }
+	var ws []*workload
+	for _, cached := range []bool{true, false} {
+		rel, kind := filepath.Join(dev10, "temperature"), "cached"
+		if !cached {
+			rel, kind = filepath.Join("uncached", dev10, "temperature"), "uncached"
+		}
+		for _, threads := range []int{1, 8} {
+			for _, p := range []pattern{readOne, readToEOF} {
+				ws = append(ws, &workload{
+					name:    fmt.Sprintf("%s read, %s, Go, %s", kind, p.name, threadsName(threads)),
+					targets: on(rel, cached),
+					warm:    warmRead,
+					run: func(t target, d time.Duration) loopResult {
+						return loop(threads, d, func(buf []byte) error { return p.read(t.path, buf) })
+					},
+				})
+			}
+			if b.python != "" {
+				ws = append(ws, &workload{
+					name:    fmt.Sprintf("%s read, %s, Python, %s", kind, readToEOF.name, threadsName(threads)),
+					targets: on(rel, cached),
+					warm:    warmRead,
+					run: func(t target, d time.Duration) loopResult {
+						return pythonLoop(b.python, t.path, threads, d)
+					},
+				})
+			}
+		}
+	}
+	ws = append(ws, &workload{
+		name:    "ls -l of a device, warm",
+		targets: on(dev10, false),
+		warm:    func(t target) { listLong(t.path) },
+		run: func(t target, d time.Duration) loopResult {
+			return loop(1, d, func([]byte) error { return listLong(t.path) })
+		},
+	})
+	ws = append(ws, &workload{
+		name:    "write of temphigh",
+		targets: on(filepath.Join(dev10, "temphigh"), false),
+		run: func(t target, d time.Duration) loopResult {
+			return loop(1, d, func([]byte) error { return os.WriteFile(t.path, []byte("25\n"), 0o644) })
+		},
+	})
+	ws = append(ws, &workload{
+		name:    fmt.Sprintf("fan-in, %d readers at once", b.cfg.fanin),
+		burst:   true,
+		targets: on(filepath.Join(dev28, "temperature"), true),
+		// The names are looked up and the value read; then owfuse's
+		// value goes stale, and owfs is given the same pause.
+		warm: func(t target) {
+			warmRead(t)
+			time.Sleep(volatileLifetime + 100*time.Millisecond)
+		},
+		run: func(t target, d time.Duration) loopResult {
+			took, errs, err := burst(b.cfg.fanin, func(buf []byte) error { return readToEOF.read(t.path, buf) })
+			return loopResult{ops: int64(b.cfg.fanin - errs), errs: int64(errs), elapsed: took, firstErr: err}
+		},
+	})
+	return ws
+}
+
+func threadsName(n int) string {
+	if n == 1 {
+		return "1 thread"
+	}
+	return fmt.Sprintf("%d threads", n)
+}
+
+// walks runs the tree walk on owfuse, then owfs, each on a fresh big bus
+// (so that no owserver cache is warm), through a counting relay, on a
+// fresh mount: cold, then warm at once on the same mount. owfs's warm
+// walk is skipped when its cold one was given up on (it would be as long
+// again).
+func (b *bencher) walks() error {
+	for _, kind := range []string{"owfuse", "owfs"} {
+		if signaled.Load() {
+			return nil
+		}
+		fmt.Fprintf(os.Stderr, "fsbench: tree walk on %s\n", kind)
+		bus, err := startBigBus(b.tmp)
+		if err != nil {
+			return err
+		}
+		r, err := startRelay(bus.addr)
+		if err != nil {
+			bus.close()
+			return err
+		}
+		var m *mount
+		if kind == "owfuse" {
+			m, err = mountOwfuse(b.tmp, b.bin, r.addr)
+		} else {
+			m, err = mountOwfs(b.tmp, b.cfg.owfsBin, r.addr)
+		}
+		if err != nil {
+			r.close()
+			bus.close()
+			return err
+		}
+		r.take() // the mount's own messages
+		cold := b.res.walk("cold", kind, treeWalk(m.dir, b.cfg.walkCap), r.take(), b.cfg.walkCap)
+		if kind == "owfs" && cold.capped {
+			b.res.notes = append(b.res.notes, "owfs's warm walk was skipped: its cold walk was given up on")
+		} else {
+			b.res.walk("warm", kind, treeWalk(m.dir, b.cfg.warmCap), r.take(), b.cfg.warmCap)
+		}
+		b.res.memory(kind+", after the walks", m.pid())
+		if kind == "owfuse" && cold.elapsed > dirLifetime {
+			b.res.notes = append(b.res.notes, fmt.Sprintf("owfuse keeps listings %v (dir_ttl) and its cold walk took %.0f s: little of it was still cached for the warm walk", dirLifetime, cold.elapsed.Seconds()))
+		}
+		m.close()
+		r.close()
+		bus.close()
+	}
+	return nil
 }
 
 // repoRoot is the directory of the go.mod this program belongs to.
@@ -249,330 +512,4 @@ func loadavg() string {
 		return "load average unknown"
 	}
 	return "load average " + strings.Join(f[:3], " ")
-}
-
-// result collects one workload's measurements, per filesystem.
-type result struct {
-	name    string
-	samples map[string][]float64 // filesystem → one value per round
-	msgs    msgCounts            // owfuse's owserver messages during its runs
-	procs   []int                // owfuse's GOMAXPROCS at the end of each run
-	ops     int64                // owfuse's operations during those runs
-	errs    map[string]string    // filesystem → its first error
-	nerrs   map[string]int64     // filesystem → how many errors
-	notes   []string
-	capped  map[string]bool    // filesystem → the walk gave up at its cap
-	est     map[string]float64 // filesystem → whole-walk estimate when capped
-}
-
-func (b *bencher) result(name string) *result {
-	r := b.res[name]
-	if r == nil {
-		r = &result{name: name, samples: map[string][]float64{}, msgs: msgCounts{}, errs: map[string]string{}, nerrs: map[string]int64{}, capped: map[string]bool{}, est: map[string]float64{}}
-		b.res[name] = r
-	}
-	return r
-}
-
-func (r *result) add(fsName string, v float64) { r.samples[fsName] = append(r.samples[fsName], v) }
-
-func (r *result) median(fsName string) (float64, bool) {
-	v := slices.Clone(r.samples[fsName])
-	if len(v) == 0 {
-		return 0, false
-	}
-	slices.Sort(v)
-	if n := len(v); n%2 == 0 {
-		return (v[n/2-1] + v[n/2]) / 2, true
-	}
-	return v[len(v)/2], true
-}
-
-// fail counts n errors on fsName; err is one of them.
-func (r *result) fail(fsName string, n int64, err error) {
-	if n == 0 || err == nil {
-		return
-	}
-	r.nerrs[fsName] += n
-	if _, seen := r.errs[fsName]; !seen {
-		r.errs[fsName] = err.Error()
-	}
-}
-
-type bencher struct {
-	cfg      config
-	tmp      string
-	bin      string
-	noOwfs   string
-	res      map[string]*result
-	rss      int64   // owfuse's peak RSS after the 1,000-device walk
-	faninMax float64 // owfuse's most owserver messages in one fan-in burst
-	// rssPartial says why rss is not after a whole walk, if it is not.
-	rssPartial string
-	walkOK     bool
-}
-
-// target is one filesystem's file or directory for a workload.
-type target struct {
-	fs   string // owfuse, owfs, ceiling-a…
-	path string
-	m    *mount
-}
-
-// timed runs op on each target in turn, once per round, and records ops/s.
-func (b *bencher) timed(name string, threads int, targets []target, warm func(t target), op func(t target) func([]byte) error) {
-	r := b.result(name)
-	fmt.Fprintf(os.Stderr, "fsbench: %s\n", name)
-	for round := 0; round < b.cfg.rounds; round++ {
-		for _, t := range targets {
-			if warm != nil {
-				warm(t)
-			}
-			var before msgCounts
-			if t.fs == "owfuse" {
-				before, _ = t.m.messages()
-			}
-			lr := loop(threads, b.cfg.round, op(t))
-			if t.fs == "owfuse" {
-				if after, procs, err := t.m.scrape(); err == nil && before != nil {
-					r.procs = append(r.procs, procs)
-					r.msgs.add(after.sub(before))
-				}
-				r.ops += lr.ops
-			}
-			r.add(t.fs, lr.rate())
-			r.fail(t.fs, lr.errs, lr.firstErr)
-		}
-	}
-}
-
-func readOp(t target) func([]byte) error {
-	return func(buf []byte) error { return readOnce(t.path, buf) }
-}
-
-// smallBus runs every workload but the tree walk against `owserver --fake
-// 10,28`, mounted by owfuse, owfs and the ceiling at once.
-func (b *bencher) smallBus() error {
-	addr, stopServer, err := startOwserver(b.tmp, "--fake", "10,28")
-	if err != nil {
-		return err
-	}
-	defer stopServer()
-	fuse, err := mountOwfuse(b.tmp, b.bin, addr)
-	if err != nil {
-		return err
-	}
-	defer fuse.close()
-	var owfs *mount
-	if b.noOwfs == "" {
-		if owfs, err = mountOwfs(b.tmp, b.cfg.owfsBin, addr); err != nil {
-			return err
-		}
-		defer owfs.close()
-	}
-	ceil, err := mountCeiling(b.tmp)
-	if err != nil {
-		return err
-	}
-	defer ceil.close()
-
-	// The devices: the first of family 10 (cached and uncached reads, ls
-	// -l) and of family 28 (fan-in), as owfuse lists them.
-	des, err := os.ReadDir(fuse.dir)
-	if err != nil {
-		return err
-	}
-	var dev10, dev28 string
-	for _, de := range des {
-		switch {
-		case dev10 == "" && strings.HasPrefix(de.Name(), "10."):
-			dev10 = de.Name()
-		case dev28 == "" && strings.HasPrefix(de.Name(), "28."):
-			dev28 = de.Name()
-		}
-	}
-	if dev10 == "" || dev28 == "" {
-		return fmt.Errorf("owserver --fake 10,28 listed %d entries without a 10. and a 28. device", len(des))
-	}
-	fsTargets := func(rel string) []target {
-		ts := []target{{"owfuse", filepath.Join(fuse.dir, rel), fuse}}
-		if owfs != nil {
-			ts = append(ts, target{"owfs", filepath.Join(owfs.dir, rel), owfs})
-		}
-		return ts
-	}
-	ceilings := func(variants ...string) []target {
-		var ts []target
-		for _, v := range variants {
-			ts = append(ts, target{"ceiling-" + v, filepath.Join(ceil.dir, v, "temperature"), ceil})
-		}
-		return ts
-	}
-	warmRead := func(t target) { readOnce(t.path, make([]byte, 4096)) }
-
-	// 1, 2: reads.
-	for _, threads := range []int{1, 8} {
-		name := fmt.Sprintf("cached read, %d thread%s", threads, plural(threads))
-		b.timed(name, threads, append(fsTargets(filepath.Join(dev10, "temperature")), ceilings("a", "b", "c")...), warmRead, readOp)
-	}
-	for _, threads := range []int{1, 8} {
-		name := fmt.Sprintf("uncached read, %d thread%s", threads, plural(threads))
-		b.timed(name, threads, fsTargets(filepath.Join("uncached", dev10, "temperature")), warmRead, readOp)
-	}
-
-	// 4: ls -l of a device, after a warm-up listing in each round.
-	name := "ls -l of a device"
-	b.timed(name, 1, fsTargets(dev10), func(t target) { listLong(t.path) }, func(t target) func([]byte) error {
-		return func([]byte) error { return listLong(t.path) }
-	})
-	if des, err := os.ReadDir(filepath.Join(fuse.dir, dev10)); err == nil {
-		b.result(name).notes = append(b.result(name).notes, fmt.Sprintf("%d entries", len(des)))
-	}
-
-	// 5: writes of settings/timeout/volatile, each filesystem writing
-	// back the value it reads there.
-	name = "write settings/timeout/volatile"
-	wts := fsTargets(filepath.Join("settings", "timeout", "volatile"))
-	values := map[string][]byte{}
-	for _, t := range wts {
-		v, err := os.ReadFile(t.path)
-		if err != nil {
-			b.result(name).fail(t.fs, 1, err)
-			v = []byte("15")
-		}
-		values[t.fs] = []byte(strings.TrimSpace(string(v)) + "\n")
-	}
-	b.result(name).notes = append(b.result(name).notes, fmt.Sprintf("writes %q back", strings.TrimSpace(string(values["owfuse"]))))
-	if owfs != nil {
-		// Checked by hand: a write there changes what owfs reads back,
-		// not what owserver does, and succeeds with owserver stopped.
-		b.result(name).notes = append(b.result(name).notes, "owfs keeps settings/ to itself: its writes never reach owserver, owfuse's do")
-	}
-	b.timed(name, 1, wts, nil, func(t target) func([]byte) error {
-		return func([]byte) error { return os.WriteFile(t.path, values[t.fs], 0o644) }
-	})
-
-	// 6: fan-in.
-	b.fanIn(append(fsTargets(filepath.Join(dev28, "temperature")), ceilings(matchingCeiling)...))
-	return nil
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
-// owfuse's default volatile_ttl and dir_ttl.
-const (
-	volatileLifetime = time.Second
-	dirLifetime      = 10 * time.Second
-)
-
-// fanIn lets cfg.fanin goroutines read one property at once, after its
-// cached value expired, cfg.faninRounds times, and records how long each
-// burst took and owfuse's messages per burst.
-func (b *bencher) fanIn(targets []target) {
-	name := fmt.Sprintf("fan-in, %d readers at once", b.cfg.fanin)
-	fmt.Fprintf(os.Stderr, "fsbench: %s\n", name)
-	r := b.result(name)
-	for _, t := range targets {
-		readOnce(t.path, make([]byte, 4096))
-	}
-	maxPerBurst := 0.0
-	for round := 0; round < b.cfg.faninRounds; round++ {
-		time.Sleep(volatileLifetime + 100*time.Millisecond) // owfuse's value is stale now
-		for _, t := range targets {
-			var before msgCounts
-			if t.fs == "owfuse" {
-				before, _ = t.m.messages()
-			}
-			d, nerr, err := burst(b.cfg.fanin, readOp(t))
-			if t.fs == "owfuse" {
-				if after, err := t.m.messages(); err == nil && before != nil {
-					delta := after.sub(before)
-					r.msgs.add(delta)
-					maxPerBurst = max(maxPerBurst, delta.total())
-				}
-				r.ops += int64(b.cfg.fanin - nerr)
-			}
-			r.add(t.fs, float64(d.Microseconds())/1000)
-			r.fail(t.fs, int64(nerr), err)
-		}
-	}
-	r.notes = append(r.notes, fmt.Sprintf("%d bursts, each %.1fs after the last; owfuse: at most %.0f msgs in a burst", b.cfg.faninRounds, (volatileLifetime+100*time.Millisecond).Seconds(), maxPerBurst))
-	b.faninMax = maxPerBurst
-}
-
-// walks runs the tree walk on owfuse, then owfs, each on a fresh big bus
-// (so that no owserver cache is warm) and a fresh mount: cold, then warm
-// at once on the same mount. A walk is given up after its cap and its
-// full time estimated from the devices it finished; owfs's warm walk is
-// skipped when its cold one was capped (it would be as long again).
-func (b *bencher) walks() error {
-	var kinds []string
-	for _, k := range strings.Split(b.cfg.walkOn, ",") {
-		if k == "owfuse" || k == "owfs" && b.noOwfs == "" {
-			kinds = append(kinds, k)
-		}
-	}
-	cold, warm := b.result("tree walk, cold"), b.result("tree walk, warm")
-	for _, kind := range kinds {
-		fmt.Fprintf(os.Stderr, "fsbench: tree walk on %s\n", kind)
-		bus, err := startBigBus(b.tmp)
-		if err != nil {
-			return err
-		}
-		var m *mount
-		if kind == "owfuse" {
-			m, err = mountOwfuse(b.tmp, b.bin, bus.addr)
-		} else {
-			m, err = mountOwfs(b.tmp, b.cfg.owfsBin, bus.addr)
-		}
-		if err != nil {
-			bus.close()
-			return err
-		}
-		walk := func(r *result, limit time.Duration) walkResult {
-			before, _ := m.messages()
-			w := treeWalk(m.dir, limit)
-			fmt.Fprintf(os.Stderr, "fsbench:   %s: %.2f s, %d of %d devices, %d entries, %d errors\n", r.name, w.elapsed.Seconds(), w.done, w.devices, w.entries, w.errs)
-			r.add(kind, w.elapsed.Seconds())
-			r.fail(kind, int64(w.errs), w.firstErr)
-			note := fmt.Sprintf("%s: %d devices, %d entries", kind, w.devices, w.entries)
-			if w.capped {
-				r.capped[kind] = true
-				r.est[kind] = w.estimate().Seconds()
-				note = fmt.Sprintf("%s: gave up after %v with %d of %d devices done (%d entries), whole walk estimated at %.0f s", kind, limit, w.done, w.devices, w.entries, r.est[kind])
-			}
-			r.notes = append(r.notes, note)
-			if kind == "owfuse" {
-				if after, err := m.messages(); err == nil && before != nil {
-					r.msgs.add(after.sub(before))
-				}
-				r.ops += int64(w.entries)
-			}
-			return w
-		}
-		c := walk(cold, b.cfg.walkCap)
-		if kind == "owfuse" && c.elapsed > dirLifetime {
-			warm.notes = append(warm.notes, fmt.Sprintf("owfuse keeps listings %v (dir_ttl) and the cold walk took %.0f s: little of it is still cached", dirLifetime, c.elapsed.Seconds()))
-		}
-		if kind == "owfs" && cold.capped[kind] {
-			warm.notes = append(warm.notes, "owfs: skipped, its cold walk was capped")
-		} else {
-			walk(warm, b.cfg.warmCap)
-		}
-		if kind == "owfuse" {
-			b.rss, _ = peakRSS(m.proc.cmd.Process.Pid)
-			if c.capped {
-				b.rssPartial = fmt.Sprintf("the walks were given up on: %d of %d devices", c.done, c.devices)
-			}
-		}
-		m.close()
-		bus.close()
-	}
-	b.walkOK = true
-	return nil
 }

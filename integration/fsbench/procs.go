@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,35 +195,41 @@ func emptyConf(tmp string) (string, error) {
 	return conf, f.Close()
 }
 
+// server is an owserver child.
+type server struct {
+	addr string
+	pid  int
+	stop func()
+}
+
 // startOwserver starts `owserver --foreground` with args on a free
 // loopback port, with an empty regular file as configuration, and
-// returns its address once it answers, and a function that stops it.
-func startOwserver(tmp string, args ...string) (string, func(), error) {
+// returns it once it answers.
+func startOwserver(tmp string, args ...string) (*server, error) {
 	conf, err := emptyConf(tmp)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := owtest.FreePort()
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		full := append([]string{"-c", conf, "-p", addr, "--foreground", "--error_level=0"}, args...)
 		p, err := startProc("owserver "+addr, syscall.SIGKILL, "", "owserver", full...)
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
-		stop := p.close
 		if err := owtest.WaitReady(addr, 10*time.Second, p.done); err != nil {
-			stop()
+			p.close()
 			lastErr = fmt.Errorf("%w; owserver said: %s", err, p.output())
 			continue // most likely the port was taken in between
 		}
-		return addr, stop, nil
+		return &server{addr: addr, pid: p.cmd.Process.Pid, stop: p.close}, nil
 	}
-	return "", nil, fmt.Errorf("owserver %s did not start: %w", strings.Join(args, " "), lastErr)
+	return nil, fmt.Errorf("owserver %s did not start: %w", strings.Join(args, " "), lastErr)
 }
 
 // bigBusFamilies are ten families that work with --fake; one family per
@@ -256,22 +258,22 @@ func startBigBus(tmp string) (*bus, error) {
 	b := &bus{}
 	var front []string
 	for _, fam := range bigBusFamilies {
-		addr, stop, err := startOwserver(tmp, "--fake", strings.TrimSuffix(strings.Repeat(fam+",", 100), ","))
+		srv, err := startOwserver(tmp, "--fake", strings.TrimSuffix(strings.Repeat(fam+",", 100), ","))
 		if err != nil {
 			b.close()
 			return nil, err
 		}
-		b.stop = append(b.stop, stop)
-		front = append(front, "-s", addr)
+		b.stop = append(b.stop, srv.stop)
+		front = append(front, "-s", srv.addr)
 	}
-	addr, stop, err := startOwserver(tmp, front...)
+	srv, err := startOwserver(tmp, front...)
 	if err != nil {
 		b.close()
 		return nil, err
 	}
-	b.stop = append(b.stop, stop)
-	b.addr = addr
-	if err := waitDevices(addr, 100*len(bigBusFamilies), 20*time.Second); err != nil {
+	b.stop = append(b.stop, srv.stop)
+	b.addr = srv.addr
+	if err := waitDevices(b.addr, 100*len(bigBusFamilies), 20*time.Second); err != nil {
 		b.close()
 		return nil, err
 	}
@@ -312,12 +314,13 @@ func waitDevices(addr string, want int, timeout time.Duration) error {
 
 // mount is a FUSE filesystem served by a child process.
 type mount struct {
-	kind    string // "owfuse", "owfs", "ceiling"
-	dir     string
-	proc    *proc
-	metrics string // owfuse: its metrics URL
-	close   func() // unmounts, stops the server, removes dir
+	kind  string // "owfuse", "owfs", "ceiling"
+	dir   string
+	proc  *proc
+	close func() // unmounts, stops the server, removes dir
 }
+
+func (m *mount) pid() int { return m.proc.cmd.Process.Pid }
 
 // isMounted reports whether dir is a mountpoint in /proc/self/mountinfo.
 func isMounted(dir string) bool {
@@ -358,25 +361,11 @@ func startMount(tmp, kind string, path string, argsFor func(dir string) []string
 }
 
 // mountOwfuse mounts server with the owfuse binary, in the foreground,
-// with its metrics on a free loopback port.
+// with its defaults.
 func mountOwfuse(tmp, bin, server string) (*mount, error) {
-	port, err := owtest.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	maddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	m, err := startMount(tmp, "owfuse", bin, func(dir string) []string {
-		return []string{"mount", "--metrics-listen", maddr, server, dir}
+	return startMount(tmp, "owfuse", bin, func(dir string) []string {
+		return []string{"mount", server, dir}
 	})
-	if err != nil {
-		return nil, err
-	}
-	m.metrics = "http://" + maddr + "/metrics"
-	if _, err := m.messages(); err != nil {
-		m.close()
-		return nil, fmt.Errorf("owfuse metrics at %s: %w", m.metrics, err)
-	}
-	return m, nil
 }
 
 // mountOwfs mounts server with OWFS's own FUSE client.
@@ -414,114 +403,60 @@ func (c msgCounts) total() float64 {
 	return t
 }
 
-// sub returns c - before.
-func (c msgCounts) sub(before msgCounts) msgCounts {
-	d := msgCounts{}
-	for k, v := range c {
-		if x := v - before[k]; x != 0 {
-			d[k] = x
-		}
-	}
-	return d
-}
-
 func (c msgCounts) add(o msgCounts) {
 	for k, v := range o {
 		c[k] += v
 	}
 }
 
-// messages scrapes owfuse's bus message counters.
-func (m *mount) messages() (msgCounts, error) {
-	c, _, err := m.scrape()
-	return c, err
-}
-
-// scrape returns owfuse's bus message counters and its GOMAXPROCS.
-func (m *mount) scrape() (msgCounts, int, error) {
-	c, err := m.scrapeAll()
-	if err != nil {
-		return nil, 0, err
-	}
-	procs := int(c[procsKey])
-	delete(c, procsKey)
-	return c, procs, nil
-}
-
-func (m *mount) scrapeAll() (msgCounts, error) {
-	if m.metrics == "" {
-		return nil, errors.New("not an owfuse mount")
-	}
-	cl := http.Client{Timeout: 5 * time.Second}
-	resp, err := cl.Get(m.metrics)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s", m.metrics, resp.Status)
-	}
-	return parseMessages(resp.Body)
-}
-
-// procsKey is where parseMessages puts the daemon's GOMAXPROCS (Go's
-// default unless GOMAXPROCS is set), among the message types.
-const procsKey = "GOMAXPROCS"
-
-// parseMessages reads owfuse_owserver_messages_total{type="…",outcome="…"} N
-// lines from Prometheus text format, and go_sched_gomaxprocs_threads as
-// procsKey.
-func parseMessages(r io.Reader) (msgCounts, error) {
-	const name = "owfuse_owserver_messages_total{"
-	c := msgCounts{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if v, ok := strings.CutPrefix(line, "go_sched_gomaxprocs_threads "); ok {
-			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				return nil, fmt.Errorf("metrics line %q: %w", line, err)
-			}
-			c[procsKey] = n
-			continue
-		}
-		if !strings.HasPrefix(line, name) {
-			continue
-		}
-		labels, value, ok := strings.Cut(line[len(name):], "} ")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.Fields(value)[0], 64)
-		if err != nil {
-			return nil, fmt.Errorf("metrics line %q: %w", line, err)
-		}
-		typ := "?"
-		for _, kv := range strings.Split(labels, ",") {
-			if k, val, ok := strings.Cut(kv, "="); ok && k == "type" {
-				typ = strings.Trim(val, `"`)
-			}
-		}
-		c[typ] += v
-	}
-	return c, sc.Err()
-}
-
-// peakRSS is a process's VmHWM, in bytes.
-func peakRSS(pid int) (int64, error) {
+// memory is a process's resident set now and at its peak (VmRSS and
+// VmHWM of /proc/PID/status), in bytes.
+func memory(pid int) (rss, peak int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				return kb * 1024, err
-			}
+		k, v, _ := strings.Cut(line, ":")
+		f := strings.Fields(v)
+		if len(f) == 0 || k != "VmRSS" && k != "VmHWM" {
+			continue
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc/%d/status: %s: %w", pid, line, err)
+		}
+		if k == "VmRSS" {
+			rss = kb << 10
+		} else {
+			peak = kb << 10
 		}
 	}
-	return 0, errors.New("no VmHWM in /proc/PID/status")
+	return rss, peak, nil
+}
+
+// cpuTime is the CPU time, user and system, that a process and all its
+// threads used so far (utime and stime of /proc/PID/stat), or 0 for pid 0.
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: fields count
+	// from after its closing one; utime and stime are fields 14 and 15.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	var ticks int64
+	for _, x := range f[11:13] {
+		n, _ := strconv.ParseInt(x, 10, 64)
+		ticks += n
+	}
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return time.Duration(ticks) * tick
 }

@@ -3,11 +3,15 @@ package main
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,24 +19,109 @@ import (
 	"github.com/owfuse/owfuse/owclient"
 )
 
-// readOnce does what cat or Python's open().read() does: open, read with
-// a 4 KiB buffer until EOF, close. (os.ReadFile would add an fstat.)
-func readOnce(path string, buf []byte) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	for {
-		_, err := f.Read(buf)
-		if err == io.EOF {
-			break
-		}
+// A read pattern is what a reader does with one open of a property.
+type pattern struct {
+	name string
+	read func(path string, buf []byte) error
+}
+
+var (
+	// readOne is one read(2) of 4 KiB per open, then close: a program
+	// that knows the value is short.
+	readOne = pattern{"one read per open", func(path string, buf []byte) error {
+		f, err := os.Open(path)
 		if err != nil {
+			return err
+		}
+		if _, err := f.Read(buf); err != nil && err != io.EOF {
 			f.Close()
 			return err
 		}
+		return f.Close()
+	}}
+	// readToEOF is what cat, Go's os.ReadFile and Python's read() do:
+	// read until a read returns 0 bytes. (os.ReadFile would add an fstat.)
+	readToEOF = pattern{"read until EOF", func(path string, buf []byte) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		for {
+			_, err := f.Read(buf)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				f.Close()
+				return err
+			}
+		}
+		return f.Close()
+	}}
+)
+
+// pythonReader is a Python program that does what scripts do, `with
+// open(path) as f: f.read()`, in THREADS threads for SECONDS, and prints
+// the reads that succeeded, those that failed, the seconds it took and
+// its first error. Its start-up is not timed.
+const pythonReader = `
+import sys, threading, time
+path, threads, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+ops, errs, first = [0] * threads, [0] * threads, []
+go, stop = threading.Barrier(threads + 1), threading.Event()
+def work(i):
+    go.wait()
+    while not stop.is_set():
+        try:
+            with open(path) as f:
+                f.read()
+            ops[i] += 1
+        except OSError as e:
+            errs[i] += 1
+            first.append(str(e))
+ts = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+for t in ts:
+    t.start()
+go.wait()
+t0 = time.monotonic()
+time.sleep(secs)
+stop.set()
+for t in ts:
+    t.join()
+print(sum(ops), sum(errs), time.monotonic() - t0, (first or [""])[0])
+`
+
+// pythonLoop runs pythonReader with the interpreter python on path.
+func pythonLoop(python, path string, threads int, d time.Duration) loopResult {
+	out, err := exec.Command(python, "-c", pythonReader, path, strconv.Itoa(threads), strconv.FormatFloat(d.Seconds(), 'f', 3, 64)).Output()
+	if err != nil {
+		return loopResult{errs: 1, firstErr: fmt.Errorf("python reader: %w", err)}
 	}
-	return f.Close()
+	var r loopResult
+	var secs float64
+	fields := strings.SplitN(strings.TrimSpace(string(out)), " ", 4)
+	if len(fields) < 3 {
+		return loopResult{errs: 1, firstErr: fmt.Errorf("python reader printed %q", out)}
+	}
+	r.ops, _ = strconv.ParseInt(fields[0], 10, 64)
+	r.errs, _ = strconv.ParseInt(fields[1], 10, 64)
+	secs, _ = strconv.ParseFloat(fields[2], 64)
+	r.elapsed = time.Duration(secs * float64(time.Second))
+	if r.errs > 0 && len(fields) == 4 {
+		r.firstErr = errors.New(fields[3])
+	}
+	return r
+}
+
+// findPython is the path of the python3 interpreter itself, not of a
+// version manager's shim that would start a shell every round, or "" when
+// there is none.
+func findPython() string {
+	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // listLong does what `ls -l DIR` does to the filesystem: list, then
@@ -147,6 +236,7 @@ func burst(n int, op func(buf []byte) error) (time.Duration, int, error) {
 // walkResult is one tree walk.
 type walkResult struct {
 	devices, done, entries, errs int // done: device directories walked to the end
+	dirs                         int // directories listed, the devices' included
 	elapsed                      time.Duration
 	capped                       bool
 	firstErr                     error
@@ -218,6 +308,9 @@ func treeWalk(root string, limit time.Duration) (r walkResult) {
 			}
 			if d.IsDir() && !fi.IsDir() {
 				return filepath.SkipDir
+			}
+			if fi.IsDir() {
+				r.dirs++
 			}
 			return nil
 		})
