@@ -113,6 +113,20 @@ func TestNamesSpellings(t *testing.T) {
 	wantErrno(t, "No such file or directory", "cat", filepath.Join(mnt, "uncached", "28"+id+wrong, "temperature"))
 }
 
+// An owserver in front of others (-s) lists uncached/ under each bus.N/,
+// and interface/ in it: the bus master's directory again, not a device.
+func TestNamesBusUncachedInterface(t *testing.T) {
+	requireFUSE(t)
+	back := owtest.StartOwserver(t, "--tester", "10")
+	front := owtest.StartOwserver(t, "-s", back.Addr)
+	mnt := mountOrFatal(t, front.Addr)
+	dir := filepath.Join(mnt, "bus.0/uncached/interface")
+	if r := run(t, nil, "ls", "-lR", dir); r.code != 0 || r.stderr != "" || strings.Contains(r.stdout, "?") {
+		t.Errorf("ls -lR %s: exit %d, stderr %q, stdout\n%s", dir, r.code, r.stderr, r.stdout)
+	}
+	wantCat(t, owreadTrimmed(t, front.Addr, "/bus.0/uncached/interface/settings/name"), filepath.Join(dir, "settings/name"))
+}
+
 // bus.N/interface is the bus master's own directory: every file listed
 // there has attributes and a value.
 func TestNamesBusInterface(t *testing.T) {

@@ -112,7 +112,10 @@ func isBranch(name string) bool { return name == "main" || name == "aux" }
 // alias.
 func ParsePath(p string) Path {
 	var r Path
-	prev := -1 // where the name before the current one starts, for bus.N/interface
+	// bus is the last bus.N among the views before the current name, for
+	// bus.N/interface: owserver serves /bus.0/uncached/interface as it does
+	// /uncached/bus.0/interface.
+	bus := ""
 	for i := 0; ; {
 		start, end := nextName(p, i)
 		if start == end {
@@ -123,15 +126,21 @@ func ParsePath(p string) Path {
 		k := kindOf(name)
 		if k == kindView && !last {
 			r.Uncached = r.Uncached || name == "uncached"
-			prev, i = start, end
+			if strings.HasPrefix(name, "bus.") {
+				bus = name
+			}
+			i = end
 			continue
 		}
 		special := ""
 		switch {
 		case k != kindDevice:
 			special = name
-		case name == "interface" && prev >= 0 && strings.HasPrefix(p[prev:], "bus."):
-			special = p[prev:end]
+		case name == "interface" && bus != "":
+			if special = p[start-len(bus)-1 : end]; special[:len(bus)] != bus {
+				// Views lie between: the one allocation, on a rare path.
+				special = bus + "/interface"
+			}
 		}
 		if special != "" {
 			if r.Device != "" {
@@ -150,7 +159,7 @@ func ParsePath(p string) Path {
 		bStart, bEnd := nextName(p, end)
 		if isBranch(p[bStart:bEnd]) && skipSlashes(p, bEnd) < len(p) {
 			r.Branch = p[bStart:bEnd]
-			prev, i = bStart, bEnd
+			bus, i = "", bEnd
 			continue
 		}
 		r.Branch = ""
