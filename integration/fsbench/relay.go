@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"sync"
@@ -42,7 +43,7 @@ func startRelay(target string) (*relay, error) {
 }
 
 // pipe relays one client connection: replies are copied as they come,
-// requests frame by frame, each counted as its header passes.
+// requests frame by frame, each counted by type as it passes.
 func (r *relay) pipe(c net.Conn) {
 	u, err := net.Dial("tcp", r.target)
 	if err != nil {
@@ -60,13 +61,20 @@ func (r *relay) pipe(c net.Conn) {
 			return
 		}
 		h := owclient.ParseRequestHeader(hdr)
-		r.mu.Lock()
-		r.counts[h.Type.String()]++
-		r.mu.Unlock()
-		if _, err := u.Write(hdr); err != nil {
+		payload := make([]byte, max(h.Payload, 0))
+		if _, err := io.ReadFull(c, payload); err != nil {
 			return
 		}
-		if _, err := io.CopyN(u, c, int64(max(h.Payload, 0))); err != nil {
+		kind := h.Type.String()
+		// A read of /structure is how a client learns a property's
+		// mode and size, not a value read: it is counted apart.
+		if h.Type == owclient.MsgRead && bytes.HasPrefix(payload, []byte("/structure/")) {
+			kind += " /structure"
+		}
+		r.mu.Lock()
+		r.counts[kind]++
+		r.mu.Unlock()
+		if _, err := u.Write(append(hdr, payload...)); err != nil {
 			return
 		}
 	}
