@@ -249,7 +249,7 @@ func (c *Client) exchange(ctx context.Context, op, path string, req request) (re
 			c.pool.release(nil, false)
 			return reply{}, c.unsentError(op, path, err)
 		}
-			// A new connection: its errors are never retryable.
+		// A new connection: its errors are never retryable.
 		rep, err = cn.roundTrip(ctx, req)
 	}
 	c.pool.release(cn, err == nil)
