@@ -115,7 +115,8 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 		mx.close()
 		return nil, err
 	}
-	root := owfs.New(c, owfs.Options{UID: cfg.UID, GID: cfg.GID, ReadOnly: cfg.ReadOnly, Newline: cfg.Newline, Logger: log})
+	stop := newStopper()
+	root := owfs.New(stoppableBackend{Backend: c, s: stop}, owfs.Options{UID: cfg.UID, GID: cfg.GID, ReadOnly: cfg.ReadOnly, Newline: cfg.Newline, Logger: log})
 	mo := fuse.MountOptions{
 		FsName:     client.Addr(),
 		Name:       "owfuse",
@@ -135,7 +136,6 @@ func Mount(ctx context.Context, server, dir string, cfg Config) (*Mounted, error
 	if cfg.DefaultPermissions || cfg.AllowOther {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
-	stop := newStopper()
 	fsOpts := root.FSOptions(mo)
 	fsOpts.Logger = quietLogger(log)
 	srv, err := mountFS(abs, root, stop, fsOpts)

@@ -1,10 +1,15 @@
 package mountlib
 
 import (
+	"context"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/owfuse/owfuse/cache"
+	"github.com/owfuse/owfuse/owfs"
 )
 
 // stopper ends the FUSE calls that wait for owserver when the mount is
@@ -47,8 +52,12 @@ type call struct {
 	closed     bool            // cancel is closed
 	seen       bool            // by the watcher
 	forwarded  bool            // a goroutine forwards interrupt
+	after      []*afterFunc    // run when cancel closes; see context
 	prev, next *call
 }
+
+// afterFunc is a function registered with a call's context's AfterFunc.
+type afterFunc struct{ f func() }
 
 // watchAfter is how often the watcher looks at the calls under way: an
 // interrupt reaches a call within two of them.
@@ -108,16 +117,30 @@ func (c *call) forward() {
 	select {
 	case <-c.interrupt:
 		c.s.mu.Lock()
-		c.closeLocked()
+		after := c.closeLocked()
 		c.s.mu.Unlock()
+		runAll(after)
 	case <-c.cancel:
 	}
 }
 
-func (c *call) closeLocked() {
-	if !c.closed {
-		c.closed = true
-		close(c.cancel)
+// closeLocked closes the call's cancel channel and returns the functions
+// registered to run then, which the caller runs once it has let go of
+// s.mu.
+func (c *call) closeLocked() []*afterFunc {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	close(c.cancel)
+	after := c.after
+	c.after = nil
+	return after
+}
+
+func runAll(after []*afterFunc) {
+	for _, a := range after {
+		a.f()
 	}
 }
 
@@ -126,7 +149,7 @@ func (c *call) closeLocked() {
 func (c *call) leave() {
 	s := c.s
 	s.mu.Lock()
-	c.closeLocked()
+	after := c.closeLocked()
 	c.prev.next, c.next.prev = c.next, c.prev
 	s.inflight--
 	if s.inflight == 0 && s.idle != nil {
@@ -134,6 +157,67 @@ func (c *call) leave() {
 		s.idle = nil
 	}
 	s.mu.Unlock()
+	runAll(after)
+}
+
+// context returns ctx, the context go-fuse made for a call under way, as
+// one whose AfterFunc the stopper serves; any other context is returned
+// as it is.
+//
+// Why: go-fuse's contexts are no context.Context of the standard
+// library's making, so a context derived from one (the cache's request
+// timeout, for every read under uncached/) watched it with a goroutine of
+// its own: one started, parked and woken per request, a few thread
+// wake-ups each. The stopper closes the call's cancel channel itself, so
+// it can run the derived context's cancellation then instead.
+func (s *stopper) context(ctx context.Context) context.Context {
+	done := ctx.Done()
+	if done == nil {
+		return ctx
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := s.calls.next; c != &s.calls; c = c.next {
+		if c.cancel == done {
+			return callContext{Context: ctx, c: c}
+		}
+	}
+	return ctx
+}
+
+// callContext is a call's context with the AfterFunc method that the
+// context package uses, when a parent has one, to learn of the parent's
+// end.
+type callContext struct {
+	context.Context
+	c *call
+}
+
+// AfterFunc runs f once the call's cancel channel closes (the kernel's
+// interrupt, stop, or the end of the call), as context.AfterFunc would,
+// and returns a function that unregisters f and reports whether it did.
+func (x callContext) AfterFunc(f func()) (stop func() bool) {
+	c := x.c
+	s := c.s
+	a := &afterFunc{f: f}
+	s.mu.Lock()
+	if c.closed {
+		s.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	c.after = append(c.after, a)
+	s.mu.Unlock()
+	return func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		i := slices.Index(c.after, a)
+		if i < 0 {
+			return false
+		}
+		c.after = slices.Delete(c.after, i, i+1)
+		return true
+	}
 }
 
 // stopped reports whether a call failed because stop cancelled it, not
@@ -177,10 +261,12 @@ func (s *stopper) stop(grace, limit time.Duration) (underway, cancelled, left in
 	s.mu.Lock()
 	cancelled = s.inflight
 	close(s.cancelled)
+	var after []*afterFunc
 	for c := s.calls.next; c != &s.calls; c = c.next {
-		c.closeLocked()
+		after = append(after, c.closeLocked()...)
 	}
 	s.mu.Unlock()
+	runAll(after)
 	select {
 	case <-idle:
 	case <-time.After(limit):
@@ -286,4 +372,31 @@ func (f stoppableFS) ReadDir(interrupt <-chan struct{}, in *fuse.ReadIn, out *fu
 func (f stoppableFS) ReadDirPlus(interrupt <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
 	_, st := under(f, interrupt, func(c <-chan struct{}) (struct{}, fuse.Status) { return only(f.RawFileSystem.ReadDirPlus(c, in, out)) })
 	return st
+}
+
+// stoppableBackend gives the cache the contexts of the calls under way as
+// the stopper's (see stopper.context).
+type stoppableBackend struct {
+	owfs.Backend
+	s *stopper
+}
+
+func (b stoppableBackend) Dir(ctx context.Context, path string) ([]cache.Entry, error) {
+	return b.Backend.Dir(b.s.context(ctx), path)
+}
+
+func (b stoppableBackend) Present(ctx context.Context, path string) (bool, error) {
+	return b.Backend.Present(b.s.context(ctx), path)
+}
+
+func (b stoppableBackend) Property(ctx context.Context, path string) (cache.Property, error) {
+	return b.Backend.Property(b.s.context(ctx), path)
+}
+
+func (b stoppableBackend) Read(ctx context.Context, path string) ([]byte, error) {
+	return b.Backend.Read(b.s.context(ctx), path)
+}
+
+func (b stoppableBackend) WriteAt(ctx context.Context, path string, data []byte, offset int) error {
+	return b.Backend.WriteAt(b.s.context(ctx), path, data, offset)
 }

@@ -1,6 +1,8 @@
 package mountlib
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -104,6 +106,80 @@ func TestStopperGrace(t *testing.T) {
 		return
 	}
 	t.Error("stop cancelled although the call finished within the grace period")
+}
+
+// A context derived from a call's (the cache's request timeout) ends with
+// the call's: at the kernel's interrupt, at stop, and when the call
+// returns. It is registered with the call itself, not watched by a
+// goroutine of its own, and a derived context cancelled first leaves
+// nothing registered.
+func TestStopperContextEndsDerived(t *testing.T) {
+	s := newStopper()
+	derive := func(c *call) (context.Context, context.CancelFunc) {
+		t.Helper()
+		ctx := s.context(&fuse.Context{Cancel: c.cancel})
+		if _, ok := ctx.(callContext); !ok {
+			t.Fatalf("context of a call under way is a %T", ctx)
+		}
+		d, cancel := context.WithTimeout(ctx, time.Hour)
+		s.mu.Lock()
+		n := len(c.after)
+		s.mu.Unlock()
+		if n != 1 {
+			t.Fatalf("derived context: %d functions registered with the call, want 1 (a goroutine watches it)", n)
+		}
+		return d, cancel
+	}
+	ended := func(what string, d context.Context) {
+		t.Helper()
+		select {
+		case <-d.Done():
+			if !errors.Is(d.Err(), context.Canceled) {
+				t.Errorf("%s: derived context ended with %v, want context.Canceled", what, d.Err())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: derived context did not end", what)
+		}
+	}
+
+	// Cancelled by its maker: nothing stays registered.
+	c := s.enter(make(chan struct{}))
+	d, cancel := derive(c)
+	cancel()
+	s.mu.Lock()
+	n := len(c.after)
+	s.mu.Unlock()
+	if n != 0 {
+		t.Errorf("after the derived context's cancel: %d functions registered, want 0", n)
+	}
+
+	// The call returns.
+	d, cancel = derive(c)
+	defer cancel()
+	c.leave()
+	ended("call returned", d)
+
+	// The kernel's interrupt, which the watcher forwards.
+	interrupt := make(chan struct{})
+	c = s.enter(interrupt)
+	d, cancel = derive(c)
+	defer cancel()
+	close(interrupt)
+	ended("interrupt", d)
+	c.leave()
+
+	// stop.
+	c = s.enter(make(chan struct{}))
+	d, cancel = derive(c)
+	defer cancel()
+	go s.stop(0, time.Hour)
+	ended("stop", d)
+	c.leave()
+
+	// Contexts that are not a call's pass unchanged.
+	if ctx := s.context(context.Background()); ctx != context.Background() {
+		t.Errorf("context.Background became %T", ctx)
+	}
 }
 
 // BenchmarkStopperCall is the cost the stopper adds to every call that
