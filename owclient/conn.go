@@ -1,6 +1,7 @@
 package owclient
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +16,11 @@ import (
 // conn is one socket to owserver. It is not safe for concurrent use: the
 // Client hands it to one request at a time.
 type conn struct {
-	nc      net.Conn
+	nc net.Conn
+	// br reads the replies: a frame's header and its payload, and often
+	// several frames of a listing, arrive together, and one read(2)
+	// takes them all instead of one per header and one per payload.
+	br      *bufio.Reader
 	rc      syscall.RawConn // the socket, for stale's peek
 	lastUse time.Time       // when a request last set the deadline
 	wbuf    []byte          // the request frame, reused
@@ -63,7 +68,7 @@ func dial(ctx context.Context, cfg *config) (*conn, error) {
 		}
 		return nil, &ConnError{Err: err}
 	}
-	c := &conn{nc: nc, cfg: cfg}
+	c := &conn{nc: nc, br: bufio.NewReaderSize(nc, readBufSize), cfg: cfg}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc
@@ -73,6 +78,11 @@ func dial(ctx context.Context, cfg *config) (*conn, error) {
 }
 
 func (c *conn) close() { c.nc.Close() }
+
+// readBufSize holds a value's reply, or a few dozen entries of a listing
+// sent one per frame; larger payloads are read past it, straight into
+// their own slice.
+const readBufSize = 4096
 
 // aLongTimeAgo is a deadline in the past, to wake a blocked read at once.
 var aLongTimeAgo = time.Unix(1, 0)
@@ -131,7 +141,10 @@ func (c *conn) roundTrip(ctx context.Context, req request) (reply, error) {
 		listed += int(h.Payload)
 		rep.entries = append(rep.entries, string(data))
 	}
-	c.persistent = req.flags&FlagPersistence != 0 && rep.hdr.Flags&FlagPersistence != 0
+	// Bytes after the final reply are none the next request asked for:
+	// such a socket is not reused, as stale says of one found idle with
+	// them.
+	c.persistent = req.flags&FlagPersistence != 0 && rep.hdr.Flags&FlagPersistence != 0 && c.br.Buffered() == 0
 	return rep, nil
 }
 
@@ -202,7 +215,7 @@ func (c *conn) readFrame(ctx context.Context, limit int) (ReplyHeader, []byte, e
 		if !first {
 			c.nc.SetReadDeadline(c.frameDeadline(ctx))
 		}
-		h, data, err := readReply(c.nc, c.hdr[:], limit)
+		h, data, err := readReply(c.br, c.hdr[:], limit)
 		if err == nil || h != (ReplyHeader{}) {
 			c.frames++
 		}

@@ -241,6 +241,36 @@ func TestIdleClosedSocketIsReplaced(t *testing.T) {
 	}
 }
 
+// A server that sends a frame nobody asked for right behind a reply (in
+// the same segment, so that it is read along with the reply) does not
+// get the socket back: the next request, at once, must not take that
+// frame for its own answer.
+func TestBytesAfterReplyAreNotTakenForTheNext(t *testing.T) {
+	srv := owtest.NewFakeServer(t, func(c *owtest.FakeConn) {
+		for {
+			req, err := c.ReadRequest()
+			if err != nil {
+				return
+			}
+			h := owclient.ReplyHeader{Payload: 2, Ret: 2, Flags: req.Flags, Size: 2}
+			b := append(owclient.AppendReplyHeader(nil, h), "ok"...)
+			b = append(owclient.AppendReplyHeader(b, h), "no"...)
+			if _, err := c.Write(b); err != nil {
+				return
+			}
+		}
+	})
+	c := newClient(t, srv.Addr, owclient.Options{})
+	for i := 0; i < 3; i++ {
+		if got, err := c.Read(context.Background(), tempPath); err != nil || string(got) != "ok" {
+			t.Fatalf("read %d: got %q, %v; want \"ok\"", i, got, err)
+		}
+	}
+	if n := srv.Accepted.Load(); n != 3 {
+		t.Fatalf("%d connections for 3 reads, want 3", n)
+	}
+}
+
 // The race the staleness check cannot see: the server closes the socket
 // after the request was written. Nothing was processed, so the client
 // sends it once more on a fresh connection.
