@@ -568,22 +568,38 @@ func (c *Cache) log() *slog.Logger {
 }
 
 // parseListing turns owserver's full paths into names, sorted and without
-// duplicates (owserver has been seen listing a device twice). A trailing
-// slash marks a directory.
+// duplicates (owserver has been seen listing a device twice; the first
+// listed is kept). A trailing slash marks a directory.
+//
+// The names are copied into one string, of which each entry's is a
+// part: the listing owserver sent repeats the directory's path in every
+// entry, and a name cut from it would keep all of it alive for as long
+// as the listing is cached, and the kernel's nodes of its entries live.
 func parseListing(list []string) (entries []Entry) {
 	entries = make([]Entry, 0, len(list))
-	seen := make(map[string]bool, len(list))
+	n := 0
 	for _, p := range list {
 		isDir := strings.HasSuffix(p, "/")
 		p = strings.TrimSuffix(p, "/")
 		name := p[strings.LastIndexByte(p, '/')+1:]
-		if name == "" || name == "." || name == ".." || seen[name] {
+		if name == "" || name == "." || name == ".." {
 			continue
 		}
-		seen[name] = true
 		entries = append(entries, Entry{Name: name, IsDir: isDir})
+		n += len(name)
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	slices.SortStableFunc(entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	entries = slices.CompactFunc(entries, func(a, b Entry) bool { return a.Name == b.Name })
+	var b strings.Builder
+	b.Grow(n)
+	for _, e := range entries {
+		b.WriteString(e.Name)
+	}
+	names := b.String()
+	for i := range entries {
+		l := len(entries[i].Name)
+		entries[i].Name, names = names[:l], names[l:]
+	}
 	return entries
 }
 

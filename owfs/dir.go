@@ -142,7 +142,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		child, _ = in.Operations().(*propNode)
 	}
 	if child == nil {
-		child = newPropNode(d.fs, path, prop)
+		child = newPropNode(d, name, prop)
 		in = d.NewInode(ctx, child, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino(path)})
 	}
 	out.SetAttrTimeout(child.fillAttr(&out.Attr, nil))

@@ -17,7 +17,11 @@ func (r *Root) Writers(p string) int {
 	if !ok {
 		return 0
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return len(n.writers)
+	w := n.w.Load()
+	if w == nil {
+		return 0
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.open)
 }

@@ -69,6 +69,9 @@ type FS struct {
 
 	mu     sync.Mutex // guards following
 	errnos map[syscall.Errno]uint64
+
+	infoMu sync.Mutex             // guards following
+	infos  map[propInfo]*propInfo // see propInfoFor
 }
 
 // fail counts an error returned to the kernel, for metrics, and returns
@@ -166,8 +169,13 @@ func ino(path string) uint64 {
 }
 
 func (f *FS) fillAttr(out *fuse.Attr, mode uint32, path string) {
+	f.fillAttrIno(out, mode, ino(path))
+}
+
+// fillAttrIno is fillAttr for a node whose inode number is known.
+func (f *FS) fillAttrIno(out *fuse.Attr, mode uint32, ino uint64) {
 	out.Mode = mode
-	out.Ino = ino(path)
+	out.Ino = ino
 	out.Nlink = 1
 	out.Uid = f.opts.UID
 	out.Gid = f.opts.GID

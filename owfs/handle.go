@@ -117,7 +117,7 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if off < 0 || off > 1<<31-1 {
-		return 0, h.node.fs.fail(syscall.EINVAL)
+		return 0, h.node.fsys().fail(syscall.EINVAL)
 	}
 	h.node.grewTo(off + int64(len(data)))
 	h.written, h.truncated = true, false
@@ -126,19 +126,19 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 		// memory ends (cp then fails with "File too large").
 		n, errno := h.node.commitPart(ctx, data, off)
 		h.loaded = false
-		return uint32(n), h.node.fs.fail(errno)
+		return uint32(n), h.node.fsys().fail(errno)
 	}
 	if off != h.next {
 		h.pending, h.sentLen, h.held = h.pending[:0], -1, false
 	}
-	if len(h.pending)+len(data) > owclient.MaxServerPayload-len(h.node.path)-1 {
+	if len(h.pending)+len(data) > owclient.MaxServerPayload-len(h.node.path())-1 {
 		h.pending, h.sentLen, h.held = h.pending[:0], -1, false
-		return 0, h.node.fs.fail(syscall.EFBIG)
+		return 0, h.node.fsys().fail(syscall.EFBIG)
 	}
 	h.pending = append(h.pending, data...) // data is reused after we return
 	h.next = off + int64(len(data))
 	if errno := h.sendLocked(ctx); errno != 0 {
-		return 0, h.node.fs.fail(errno)
+		return 0, h.node.fsys().fail(errno)
 	}
 	return uint32(len(data)), 0
 }
@@ -246,7 +246,7 @@ func (h *handle) Flush(ctx context.Context) syscall.Errno {
 			return 0 // Release sends it if nothing else does
 		}
 	}
-	return h.node.fs.fail(h.finishLocked(ctx))
+	return h.node.fsys().fail(h.finishLocked(ctx))
 }
 
 // Fsync - FUSE call. Sends what is left, an empty value included; 0 once
@@ -254,7 +254,7 @@ func (h *handle) Flush(ctx context.Context) syscall.Errno {
 func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.node.fs.fail(h.finishLocked(ctx))
+	return h.node.fsys().fail(h.finishLocked(ctx))
 }
 
 // Release - FUSE call, after the last close. The kernel drops its result,
@@ -267,7 +267,7 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 	if h.truncated && !h.node.allowsEmpty() {
 		return 0 // not sent, and nobody to tell
 	}
-	return h.node.fs.fail(h.finishLocked(ctx))
+	return h.node.fsys().fail(h.finishLocked(ctx))
 }
 
 // callerPid is the thread a FUSE call comes from, 0 if unknown.

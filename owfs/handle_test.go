@@ -13,7 +13,7 @@ import (
 
 func TestMayContinue(t *testing.T) {
 	prop := func(typ byte) *propNode {
-		return &propNode{prop: cache.Property{Known: typ != 0, Structure: owclient.Structure{Type: typ}}}
+		return &propNode{info: &propInfo{prop: cache.Property{Known: typ != 0, Structure: owclient.Structure{Type: typ}}}}
 	}
 	tests := []struct {
 		typ   byte

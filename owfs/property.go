@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,30 +21,91 @@ import (
 
 // propNode is a file: a device property, a setting, a statistic or a
 // structure line.
+//
+// A walk of a big bus makes one for every file (45,000 for 1,000
+// devices), and the kernel keeps them, so it is kept small: what files
+// of the same name and property share is one propInfo, the path is the
+// directory's and the name, and the bookkeeping of writers, which few
+// files ever have, is allocated at the first. Its size is pinned by
+// TestPropNodeSize: 160 bytes, a Go size class.
 type propNode struct {
 	fs.Inode
-	fs   *FS
-	path string
-	prop cache.Property // fetched at lookup; structure lines never change
+	dir  *dirNode  // the directory that lists it: its path and filesystem
+	info *propInfo // name and structure line; never changes
 
 	// told is the size the kernel was last given for this file (-1: not
 	// known); Open corrects it when a value's length differs, so that
 	// sendfile, which the kernel bounds by it, copies the whole value.
-	told atomic.Int64
+	// Sizes beyond an int32 are stored as math.MaxInt32 (see clamp): no
+	// value is that long.
+	told atomic.Int32
 	// last is the length of the last value served (-1: none yet), the
 	// best guess of the next one's.
-	last atomic.Int64
+	last atomic.Int32
 
-	mu      sync.Mutex // guards following
-	writers map[*handle]bool
-	opened  uint64 // handles opened so far, for their seq
+	w atomic.Pointer[writerSet] // nil until the file is first opened for writing
 }
 
-func newPropNode(f *FS, path string, prop cache.Property) *propNode {
-	p := &propNode{fs: f, path: path, prop: prop}
+// propInfo is what files of one name and one property share: the same
+// property of every device of a family, found through any directory.
+type propInfo struct {
+	name string
+	prop cache.Property // fetched at lookup; structure lines never change
+}
+
+// writerSet is the handles open for writing on a file.
+type writerSet struct {
+	mu     sync.Mutex // guards following
+	open   map[*handle]bool
+	opened uint64 // handles opened so far, for their seq
+}
+
+// maxPropInfos bounds the propInfos a mount shares; beyond it (a server
+// with endless names) each file gets its own.
+const maxPropInfos = 4096
+
+// propInfoFor returns the shared propInfo for a file name and its
+// property.
+func (f *FS) propInfoFor(name string, prop cache.Property) *propInfo {
+	key := propInfo{name: name, prop: prop}
+	f.infoMu.Lock()
+	defer f.infoMu.Unlock()
+	if in, ok := f.infos[key]; ok {
+		return in
+	}
+	in := &propInfo{name: strings.Clone(name), prop: prop}
+	if len(f.infos) < maxPropInfos {
+		if f.infos == nil {
+			f.infos = map[propInfo]*propInfo{}
+		}
+		f.infos[*in] = in
+	}
+	return in
+}
+
+func newPropNode(d *dirNode, name string, prop cache.Property) *propNode {
+	p := &propNode{dir: d, info: d.fs.propInfoFor(name, prop)}
 	p.told.Store(-1)
 	p.last.Store(-1)
 	return p
+}
+
+// fsys is the filesystem the file belongs to.
+func (p *propNode) fsys() *FS { return p.dir.fs }
+
+// path is the file's owserver path.
+func (p *propNode) path() string { return childPath(p.dir.path, p.info.name) }
+
+// clamp is n as told and last store it.
+func clamp(n int64) int32 { return int32(min(n, math.MaxInt32)) }
+
+// writers returns the file's writers, made at the first.
+func (p *propNode) writers() *writerSet {
+	if w := p.w.Load(); w != nil {
+		return w
+	}
+	p.w.CompareAndSwap(nil, &writerSet{open: map[*handle]bool{}})
+	return p.w.Load()
 }
 
 var (
@@ -57,15 +119,15 @@ var (
 // readable and writable follow the structure line; paths without one
 // follow their place (settings are writable, statistics are not).
 func (p *propNode) readable() bool {
-	return !p.prop.Known || p.prop.Structure.Readable()
+	return !p.info.prop.Known || p.info.prop.Structure.Readable()
 }
 
 func (p *propNode) writable() bool {
-	if p.prop.Known {
-		return p.prop.Structure.Writable()
+	if p.info.prop.Known {
+		return p.info.prop.Structure.Writable()
 	}
 	// Settings, and device properties without a structure line.
-	return p.prop.Class == owclient.Stable || (p.prop.Class == owclient.Volatile && p.prop.InDevice)
+	return p.info.prop.Class == owclient.Stable || (p.info.prop.Class == owclient.Volatile && p.info.prop.InDevice)
 }
 
 func (p *propNode) mode() uint32 {
@@ -73,7 +135,7 @@ func (p *propNode) mode() uint32 {
 	if p.readable() {
 		perm |= 0o444
 	}
-	if p.writable() && !p.fs.opts.ReadOnly {
+	if p.writable() && !p.fsys().opts.ReadOnly {
 		perm |= 0o200
 	}
 	return syscall.S_IFREG | perm
@@ -90,10 +152,10 @@ func (p *propNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrO
 // fillAttr fills a file's attributes, remembers the size given and
 // returns how long the kernel may keep them.
 func (p *propNode) fillAttr(out *fuse.Attr, f fs.FileHandle) time.Duration {
-	p.fs.fillAttr(out, p.mode(), p.path)
+	p.fsys().fillAttrIno(out, p.mode(), p.StableAttr().Ino)
 	size, keep := p.size(f)
 	out.Size = size
-	p.told.Store(int64(size))
+	p.told.Store(clamp(int64(min(size, math.MaxInt64))))
 	return keep
 }
 
@@ -107,9 +169,9 @@ func (p *propNode) fillAttr(out *fuse.Attr, f fs.FileHandle) time.Duration {
 // in Open, before the opener can read: the kernel holds no lock of this
 // file then.
 func (p *propNode) correctSize(v []byte) {
-	n := int64(len(v))
+	n := clamp(int64(len(v)))
 	p.last.Store(n)
-	if s := p.fs.opts.sizing; s != sizeGuess && s != sizeLast {
+	if s := p.fsys().opts.sizing; s != sizeGuess && s != sizeLast {
 		return
 	}
 	told := p.told.Load()
@@ -131,7 +193,7 @@ func (p *propNode) correctSize(v []byte) {
 // --inplace) changes nothing, as a value has no length to cut; touch
 // succeeds without reaching owserver; chmod and chown are refused.
 func (p *propNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if errno := p.fs.refuseSetattr(in); errno != 0 {
+	if errno := p.fsys().refuseSetattr(in); errno != 0 {
 		return errno
 	}
 	if size, ok := in.GetSize(); ok {
@@ -144,10 +206,10 @@ func (p *propNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAtt
 			} else if !p.truncateWriter(callerPid(ctx)) {
 				// truncate(2) by name, with nothing open: the empty value.
 				if !p.allowsEmpty() {
-					return p.fs.fail(syscall.EINVAL)
+					return p.fsys().fail(syscall.EINVAL)
 				}
 				if errno := p.commit(ctx, nil); errno != 0 {
-					return p.fs.fail(errno)
+					return p.fsys().fail(errno)
 				}
 			}
 		}
@@ -157,10 +219,10 @@ func (p *propNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAtt
 
 func (p *propNode) checkWrite() syscall.Errno {
 	switch {
-	case p.fs.opts.ReadOnly:
-		return p.fs.fail(syscall.EROFS)
+	case p.fsys().opts.ReadOnly:
+		return p.fsys().fail(syscall.EROFS)
 	case !p.writable():
-		return p.fs.fail(syscall.EACCES)
+		return p.fsys().fail(syscall.EACCES)
 	}
 	return 0
 }
@@ -178,7 +240,7 @@ const ReadOpenFlags = fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH
 func (p *propNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	acc := flags & syscall.O_ACCMODE
 	if acc != syscall.O_WRONLY && !p.readable() {
-		return nil, 0, p.fs.fail(syscall.EACCES)
+		return nil, 0, p.fsys().fail(syscall.EACCES)
 	}
 	if acc != syscall.O_RDONLY {
 		if errno := p.checkWrite(); errno != 0 {
@@ -190,14 +252,12 @@ func (p *propNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		h.truncate()
 	}
 	if acc != syscall.O_RDONLY {
-		p.mu.Lock()
-		if p.writers == nil {
-			p.writers = map[*handle]bool{}
-		}
-		p.opened++
-		h.seq = p.opened
-		p.writers[h] = true
-		p.mu.Unlock()
+		w := p.writers()
+		w.mu.Lock()
+		w.opened++
+		h.seq = w.opened
+		w.open[h] = true
+		w.mu.Unlock()
 	}
 	if acc == syscall.O_RDONLY {
 		if errno := h.load(ctx); errno != 0 {
@@ -216,10 +276,14 @@ func (p *propNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 // opening thread, so this is how `echo 25 > temphigh` reaches its handle
 // without touching other writers'.
 func (p *propNode) truncateWriter(pid uint32) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	w := p.w.Load()
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	var newest *handle
-	for h := range p.writers {
+	for h := range w.open {
 		if h.pid == pid && !h.hasWritten() && (newest == nil || h.seq > newest.seq) {
 			newest = h
 		}
@@ -234,10 +298,10 @@ func (p *propNode) truncateWriter(pid uint32) bool {
 // paths without a structure line. Numbers, dates and switches cannot be
 // empty, and owserver would refuse it.
 func (p *propNode) allowsEmpty() bool {
-	if !p.prop.Known {
+	if !p.info.prop.Known {
 		return true
 	}
-	switch p.prop.Structure.Type {
+	switch p.info.prop.Structure.Type {
 	case 'a', 'l':
 		return true
 	}
@@ -253,8 +317,8 @@ func (p *propNode) mayContinue(v []byte) bool {
 		return false
 	}
 	t := byte(0) // no structure line: settings are numbers
-	if p.prop.Known {
-		t = p.prop.Structure.Type
+	if p.info.prop.Known {
+		t = p.info.prop.Structure.Type
 	}
 	switch t {
 	case 'd':
@@ -278,15 +342,20 @@ func (p *propNode) mayContinue(v []byte) bool {
 }
 
 func (p *propNode) forget(h *handle) {
-	p.mu.Lock()
-	delete(p.writers, h)
-	p.mu.Unlock()
+	w := p.w.Load()
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	delete(w.open, h)
+	w.mu.Unlock()
 }
 
 // read fetches the value as readers see it.
 func (p *propNode) read(ctx context.Context) ([]byte, syscall.Errno) {
-	v, err := p.fs.cache.Read(ctx, p.path)
-	if errno := p.fs.errno(ctx, "read", p.path, err); errno != 0 {
+	path := p.path()
+	v, err := p.fsys().cache.Read(ctx, path)
+	if errno := p.fsys().errno(ctx, "read", path, err); errno != 0 {
 		return nil, errno
 	}
 	return p.present(v), 0
@@ -295,7 +364,7 @@ func (p *propNode) read(ctx context.Context) ([]byte, syscall.Errno) {
 // present is owserver's value as a file's content: text ends in a newline
 // if the mount says so; binary is left alone.
 func (p *propNode) present(v []byte) []byte {
-	if p.fs.opts.Newline && !p.isBinary() && len(v) > 0 && v[len(v)-1] != '\n' {
+	if p.fsys().opts.Newline && !p.isBinary() && len(v) > 0 && v[len(v)-1] != '\n' {
 		v = append(v[:len(v):len(v)], '\n')
 	}
 	return v
@@ -304,7 +373,7 @@ func (p *propNode) present(v []byte) []byte {
 // isBinary reports whether the structure line says the value is bytes
 // (memory pages, EEPROMs) rather than text.
 func (p *propNode) isBinary() bool {
-	return p.prop.Known && p.prop.Structure.Type == 'b'
+	return p.info.prop.Known && p.info.prop.Structure.Type == 'b'
 }
 
 // commit writes a text value to owserver. It runs to the end even if the
@@ -326,7 +395,7 @@ func (p *propNode) commit(ctx context.Context, value []byte) syscall.Errno {
 func (p *propNode) commitAt(ctx context.Context, data []byte, offset int64) syscall.Errno {
 	n, errno := p.commitPart(ctx, data, offset)
 	if errno == 0 && n < len(data) {
-		p.fs.log.Debug("owserver cut a value short", "path", p.path, "took", n, "sent", len(data))
+		p.fsys().log.Debug("owserver cut a value short", "path", p.path(), "took", n, "sent", len(data))
 		return syscall.EFBIG
 	}
 	return errno
@@ -338,7 +407,8 @@ func (p *propNode) commitAt(ctx context.Context, data []byte, offset int64) sysc
 func (p *propNode) commitPart(ctx context.Context, data []byte, offset int64) (int, syscall.Errno) {
 	// Not canceled by an interrupt: the write may have reached owserver.
 	ctx = context.WithoutCancel(ctx)
-	err := p.fs.cache.WriteAt(ctx, p.path, data, int(offset))
+	path := p.path()
+	err := p.fsys().cache.WriteAt(ctx, path, data, int(offset))
 	p.last.Store(-1) // whatever owserver made of it
 	var pe *owclient.PartialWriteError
 	if errors.As(err, &pe) && pe.Written > 0 {
@@ -349,7 +419,7 @@ func (p *propNode) commitPart(ctx context.Context, data []byte, offset int64) (i
 		go p.invalidate(data)
 		return len(data), 0
 	}
-	return 0, p.fs.toErrno(ctx, "write", p.path, err)
+	return 0, p.fsys().toErrno(ctx, "write", path, err)
 }
 
 // invalidate drops the kernel's copies of what a write changed. It runs
@@ -357,7 +427,7 @@ func (p *propNode) commitPart(ctx context.Context, data []byte, offset int64) (i
 // node can deadlock.
 func (p *propNode) invalidate(value []byte) {
 	p.NotifyContent(0, 0)
-	if pp := owclient.ParsePath(p.path); pp.Device != "" && pp.Property == "alias" {
+	if pp := owclient.ParsePath(p.path()); pp.Device != "" && pp.Property == "alias" {
 		// The device directory's name changes in its parent.
 		if parent, name := p.parentOfDevice(); parent != nil {
 			parent.NotifyEntry(name)
@@ -380,10 +450,10 @@ func (p *propNode) parentOfDevice() (*fs.Inode, string) {
 
 // xattrs are the structure line and its parts, for getfattr -d.
 func (p *propNode) xattrs() map[string]string {
-	if !p.prop.Known {
+	if !p.info.prop.Known {
 		return nil
 	}
-	s := p.prop.Structure
+	s := p.info.prop.Structure
 	return map[string]string{
 		"user.owfs.structure": s.String(),
 		"user.owfs.type":      typeName(s.Type),
@@ -399,12 +469,12 @@ var xattrOrder = []string{"user.owfs.structure", "user.owfs.type", "user.owfs.ac
 // properties.
 func (p *propNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
 	var list []byte
-	if p.prop.Known {
+	if p.info.prop.Known {
 		for _, n := range xattrOrder {
 			list = append(append(list, n...), 0)
 		}
 	}
-	return p.fs.fill(dest, list)
+	return p.fsys().fill(dest, list)
 }
 
 // Getxattr - FUSE call.
@@ -417,9 +487,9 @@ func (p *propNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint
 		return 0, syscall.ENODATA
 	}
 	if !ok {
-		return 0, p.fs.fail(syscall.ENODATA)
+		return 0, p.fsys().fail(syscall.ENODATA)
 	}
-	return p.fs.fill(dest, []byte(v))
+	return p.fsys().fill(dest, []byte(v))
 }
 
 // fill answers an xattr call: the size alone for an empty dest, ERANGE

@@ -42,14 +42,14 @@ const (
 // It is 0 only for a value known to be empty: tar does not even open an
 // empty file.
 func (p *propNode) size(f fs.FileHandle) (uint64, time.Duration) {
-	keep := p.fs.cache.Lifetimes().Directory // the kernel's default
-	switch p.fs.opts.sizing {
+	keep := p.fsys().cache.Lifetimes().Directory // the kernel's default
+	switch p.fsys().opts.sizing {
 	case sizeZero:
 		return 0, keep
 	case sizePage:
 		return unknownSize, keep
 	case sizeCachedOnly:
-		if v, _, ok := p.fs.cache.Cached(p.path); ok {
+		if v, _, ok := p.fsys().cache.Cached(p.path()); ok {
 			return uint64(len(p.present(v))), keep
 		}
 		return 0, keep
@@ -59,12 +59,12 @@ func (p *propNode) size(f fs.FileHandle) (uint64, time.Duration) {
 		if n := p.last.Load(); n > 0 {
 			return uint64(n), keep
 		}
-		if v, _, ok := p.fs.cache.Cached(p.path); ok {
+		if v, _, ok := p.fsys().cache.Cached(p.path()); ok {
 			return uint64(len(p.present(v))), keep
 		}
 		return p.width(), keep
 	}
-	v, fresh, cached := p.fs.cache.Cached(p.path)
+	v, fresh, cached := p.fsys().cache.Cached(p.path())
 	until := max(min(fresh, keep), time.Nanosecond) // 0 would mean the default
 	if h, ok := f.(*handle); ok && h.node == p {
 		if n := h.size(); n >= 0 {
@@ -77,7 +77,7 @@ func (p *propNode) size(f fs.FileHandle) (uint64, time.Duration) {
 	if cached {
 		return uint64(len(p.present(v))), until
 	}
-	if n := p.last.Load(); n >= 0 && p.prop.Class == owclient.Fixed && !p.writable() {
+	if n := p.last.Load(); n >= 0 && p.info.prop.Class == owclient.Fixed && !p.writable() {
 		return uint64(n), keep
 	}
 	return p.width(), keep
@@ -87,11 +87,11 @@ func (p *propNode) size(f fs.FileHandle) (uint64, time.Duration) {
 // for text (with the newline the mount adds), the exact size of a memory
 // page; a page without a line.
 func (p *propNode) width() uint64 {
-	if st := p.prop.Structure; p.prop.Known && st.Size > 0 {
+	if st := p.info.prop.Structure; p.info.prop.Known && st.Size > 0 {
 		if p.isBinary() {
 			return uint64(st.Size)
 		}
-		if p.fs.opts.Newline {
+		if p.fsys().opts.Newline {
 			return uint64(st.Size) + 1
 		}
 		return uint64(st.Size)
@@ -107,9 +107,10 @@ const unknownSize = 4096
 // it was less (it does so for direct I/O writes too), so that correctSize
 // knows what to lower.
 func (p *propNode) grewTo(end int64) {
+	e := clamp(end)
 	for {
 		told := p.told.Load()
-		if told < 0 || told >= end || p.told.CompareAndSwap(told, end) {
+		if told < 0 || told >= e || p.told.CompareAndSwap(told, e) {
 			return
 		}
 	}
