@@ -144,7 +144,7 @@ func TestStopperContextEndsDerived(t *testing.T) {
 
 	// Cancelled by its maker: nothing stays registered.
 	c := s.enter(make(chan struct{}))
-	d, cancel := derive(c)
+	_, cancel := derive(c)
 	cancel()
 	s.mu.Lock()
 	n := len(c.after)
@@ -154,7 +154,7 @@ func TestStopperContextEndsDerived(t *testing.T) {
 	}
 
 	// The call returns.
-	d, cancel = derive(c)
+	d, cancel := derive(c)
 	defer cancel()
 	c.leave()
 	ended("call returned", d)
