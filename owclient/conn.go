@@ -92,8 +92,8 @@ var aLongTimeAgo = time.Unix(1, 0)
 // it.
 func (c *conn) roundTrip(ctx context.Context, req request) (reply, error) {
 	// Cancellation without a deadline (an interrupted FUSE call, say) must
-	// also wake a blocked read. If it raced with the reply, the socket may
-	// be shut down already: it is not reused.
+	// also wake a blocked read. If it raced with the reply, the socket's
+	// deadline may be in the past already: it is not reused.
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, c.interrupt)
 		defer func() {
@@ -195,6 +195,10 @@ func (c *conn) send(ctx context.Context, req request) error {
 		c.cfg.log.Debug("owserver send", "addr", c.cfg.addr, "header", ParseRequestHeader(frame).String(), "payload", fmt.Sprintf("%q", req.payload))
 	}
 	c.nc.SetDeadline(c.frameDeadline(ctx)) // for the first reply frame too
+	if ctx.Err() != nil {
+		// Cancelled before that deadline replaced the interrupt's.
+		return c.timeoutError(ctx)
+	}
 	n, err := c.nc.Write(frame)
 	if err == nil {
 		return nil
@@ -214,6 +218,11 @@ func (c *conn) readFrame(ctx context.Context, limit int) (ReplyHeader, []byte, e
 	for first := c.frames == 0; ; first = false {
 		if !first {
 			c.nc.SetReadDeadline(c.frameDeadline(ctx))
+			// The context sets Err before it runs interrupt: a cancel
+			// whose past deadline this one just replaced is seen here.
+			if ctx.Err() != nil {
+				return ReplyHeader{}, nil, c.timeoutError(ctx)
+			}
 		}
 		h, data, err := readReply(c.br, c.hdr[:], limit)
 		if err == nil || h != (ReplyHeader{}) {

@@ -97,6 +97,30 @@ func TestDeadlineFiresDuringKeepalives(t *testing.T) {
 	}
 }
 
+// A cancel that lands between two frames, while the next frame's deadline
+// is being set, must still end the call: setting that deadline must not
+// undo the interrupt's. The server keeps sending keepalives, so without
+// the check the call would wait until the frame timeout.
+func TestCancelBetweenKeepalives(t *testing.T) {
+	srv := owtest.NewFakeServer(t, func(c *owtest.FakeConn) {
+		if _, err := c.ReadRequest(); err != nil {
+			return
+		}
+		for c.Keepalive() == nil {
+		}
+	})
+	c := newClient(t, srv.Addr, owclient.Options{FrameTimeout: time.Minute})
+	for i := range 50 {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(time.Duration(i%10)*time.Millisecond, cancel)
+		var err error
+		within(t, 5*time.Second, func() { _, err = c.Read(ctx, tempPath) })
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("round %d: got %v, want context.Canceled", i, err)
+		}
+	}
+}
+
 func TestSilentServer(t *testing.T) {
 	srv := owtest.NewFakeServer(t, func(c *owtest.FakeConn) {
 		c.ReadRequest()
