@@ -160,29 +160,23 @@ func (c *call) leave() {
 	runAll(after)
 }
 
-// context returns ctx, the context go-fuse made for a call under way, as
-// one whose AfterFunc the stopper serves; any other context is returned
-// as it is.
+// context returns ctx, the context go-fuse made for a call, as one whose
+// AfterFunc the stopper serves; a context that cannot end is returned as
+// it is.
 //
 // Why: go-fuse's contexts are no context.Context of the standard
 // library's making, so a context derived from one (the cache's request
 // timeout, for every read under uncached/) watched it with a goroutine of
 // its own: one started, parked and woken per request, a few thread
 // wake-ups each. The stopper closes the call's cancel channel itself, so
-// it can run the derived context's cancellation then instead.
+// it can run the derived context's cancellation then instead. The call is
+// looked for only when a context is derived: most calls are answered from
+// the cache and derive none.
 func (s *stopper) context(ctx context.Context) context.Context {
-	done := ctx.Done()
-	if done == nil {
+	if ctx.Done() == nil {
 		return ctx
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := s.calls.next; c != &s.calls; c = c.next {
-		if c.cancel == done {
-			return callContext{Context: ctx, c: c}
-		}
-	}
-	return ctx
+	return callContext{Context: ctx, s: s}
 }
 
 // callContext is a call's context with the AfterFunc method that the
@@ -190,22 +184,33 @@ func (s *stopper) context(ctx context.Context) context.Context {
 // end.
 type callContext struct {
 	context.Context
-	c *call
+	s *stopper
 }
 
 // AfterFunc runs f once the call's cancel channel closes (the kernel's
 // interrupt, stop, or the end of the call), as context.AfterFunc would,
 // and returns a function that unregisters f and reports whether it did.
+// A context of no call under way is left to context.AfterFunc.
 func (x callContext) AfterFunc(f func()) (stop func() bool) {
-	c := x.c
-	s := c.s
-	a := &afterFunc{f: f}
+	s, done := x.s, x.Done()
 	s.mu.Lock()
+	var c *call
+	for e := s.calls.next; e != &s.calls; e = e.next {
+		if e.cancel == done {
+			c = e
+			break
+		}
+	}
+	if c == nil {
+		s.mu.Unlock()
+		return context.AfterFunc(x.Context, f)
+	}
 	if c.closed {
 		s.mu.Unlock()
 		go f()
 		return func() bool { return false }
 	}
+	a := &afterFunc{f: f}
 	c.after = append(c.after, a)
 	s.mu.Unlock()
 	return func() bool {

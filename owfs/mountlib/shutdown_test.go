@@ -176,6 +176,14 @@ func TestStopperContextEndsDerived(t *testing.T) {
 	ended("stop", d)
 	c.leave()
 
+	// A context of no call under way still ends with its parent, through
+	// context.AfterFunc.
+	parent := make(chan struct{})
+	d, cancel = context.WithTimeout(s.context(&fuse.Context{Cancel: parent}), time.Hour)
+	defer cancel()
+	close(parent)
+	ended("no call", d)
+
 	// Contexts that are not a call's pass unchanged.
 	if ctx := s.context(context.Background()); ctx != context.Background() {
 		t.Errorf("context.Background became %T", ctx)
