@@ -24,6 +24,9 @@ func TestParsePath(t *testing.T) {
 		// owserver lists interface/ under /bus.0/uncached/ too.
 		{"/bus.0/uncached/interface/settings/name", Path{Uncached: true, Special: "bus.0/interface", Property: "settings/name"}},
 		{"/bus.0//interface", Path{Special: "bus.0/interface"}},
+		// Any views may lie between, as /alarm/bus.0/interface always
+		// could (owserver answers neither with alarm/ in it).
+		{"/bus.0/alarm/interface", Path{Special: "bus.0/interface"}},
 		// An alias "interface" at the root is a device.
 		{"/interface/temperature", Path{Device: "/interface", Property: "temperature"}},
 		// Behind a hub the device is the last one in the path.
