@@ -137,9 +137,9 @@ func runParallel(b *testing.B, srv *owtest.Owserver, g int, newOp func() (op fun
 	}
 	pid := srv.Cmd.Process.Pid
 	b.ResetTimer()
-	client0, server0 := selfCPU(), procCPU(pid)
+	client0, server0 := selfCPU(), owtest.ProcCPU(pid)
 	err := spread(b.N, g, ops)
-	client1, server1 := selfCPU(), procCPU(pid)
+	client1, server1 := selfCPU(), owtest.ProcCPU(pid)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
@@ -158,28 +158,6 @@ func selfCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// procCPU returns the user and system CPU time of process pid, threads
-// that have exited included, from /proc (in USER_HZ ticks of 10ms), or -1.
-func procCPU(pid int) time.Duration {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return -1
-	}
-	// Fields after the parenthesised command name start with field 3,
-	// state; utime and stime are fields 14 and 15.
-	_, rest, ok := strings.Cut(string(stat), ") ")
-	f := strings.Fields(rest)
-	if !ok || len(f) < 13 {
-		return -1
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return -1
-	}
-	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // spread runs n operations on len(ops) goroutines and returns the first

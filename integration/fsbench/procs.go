@@ -314,7 +314,6 @@ func waitDevices(addr string, want int, timeout time.Duration) error {
 
 // mount is a FUSE filesystem served by a child process.
 type mount struct {
-	kind  string // "owfuse", "owfs", "ceiling"
 	dir   string
 	proc  *proc
 	close func() // unmounts, stops the server, removes dir
@@ -340,7 +339,7 @@ func startMount(tmp, kind string, path string, argsFor func(dir string) []string
 		os.Remove(dir)
 		return nil, err
 	}
-	m := &mount{kind: kind, dir: dir, proc: p, close: p.close}
+	m := &mount{dir: dir, proc: p, close: p.close}
 	deadline := time.Now().Add(20 * time.Second)
 	for !isMounted(dir) {
 		if p.exited() {
@@ -391,8 +390,7 @@ func mountCeiling(tmp string) (*mount, error) {
 	})
 }
 
-// msgCounts is owfuse_owserver_messages_total summed over outcomes, by
-// message type.
+// msgCounts are owserver requests by message type, as a relay counts them.
 type msgCounts map[string]float64
 
 func (c msgCounts) total() float64 {
@@ -435,28 +433,11 @@ func memory(pid int) (rss, peak int64, err error) {
 	return rss, peak, nil
 }
 
-// cpuTime is the CPU time, user and system, that a process and all its
-// threads used so far (utime and stime of /proc/PID/stat), or 0 for pid 0.
+// cpuTime is what owtest.ProcCPU says of pid, 0 for pid 0 (no process)
+// or one it cannot read.
 func cpuTime(pid int) time.Duration {
 	if pid == 0 {
 		return 0
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name, in parentheses, may hold spaces: fields count
-	// from after its closing one; utime and stime are fields 14 and 15.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	var ticks int64
-	for _, x := range f[11:13] {
-		n, _ := strconv.ParseInt(x, 10, 64)
-		ticks += n
-	}
-	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
-	return time.Duration(ticks) * tick
+	return max(owtest.ProcCPU(pid), 0)
 }

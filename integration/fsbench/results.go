@@ -117,6 +117,7 @@ func (r *results) counted(w *workload, t target, rel *relay, d time.Duration) {
 	rel.take()
 	lr := w.run(t, d)
 	c := r.cell(w, t.fs)
+	c.fail(lr.errs, lr.firstErr)
 	c.msgs.add(rel.take())
 	if w.burst {
 		c.msgOps++ // per burst
@@ -226,9 +227,17 @@ func (r *results) perOp(w *workload, fs string, what func(*cell) (float64, int64
 	return fmt.Sprintf("%.*f", precision(x), x)
 }
 
-func msgsPerOp(c *cell) (float64, int64) { return c.msgs.total(), c.msgOps }
-func daemonUs(c *cell) (float64, int64)  { return float64(c.daemon.Microseconds()), c.ops }
-func serverUs(c *cell) (float64, int64)  { return float64(c.server.Microseconds()), c.ops }
+// msgsCell is owserver messages per operation, to three significant
+// digits: a cached read's are a few in ten thousand.
+func (r *results) msgsCell(w *workload, fs string) string {
+	c := r.cells[w.name][fs]
+	if c == nil || c.msgOps == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.3g", c.msgs.total()/float64(c.msgOps))
+}
+func daemonUs(c *cell) (float64, int64) { return float64(c.daemon.Microseconds()), c.ops }
+func serverUs(c *cell) (float64, int64) { return float64(c.server.Microseconds()), c.ops }
 
 // write renders the results as Markdown, prints them and writes them to
 // dir/results.md.
@@ -245,11 +254,11 @@ func (r *results) write(dir string) error {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", w.name, r.valueCell(w, "owfuse"), r.valueCell(w, "owfs"), r.valueCell(w, "ceiling"),
 				fmtSpread(r.speedups(w, "owfs"), 2, "x"), fmtSpread(r.speedups(w, "ceiling"), 2, "x"))
 		}
-		b.WriteString("\n## Cost per operation\n\nowserver messages per operation (counting pass), and CPU time per operation in µs of the FUSE daemon and of the owserver behind it (timed rounds, /proc/PID/stat, 10 ms ticks summed over all rounds).\n\n")
+		b.WriteString("\n## Cost per operation\n\nowserver messages per operation (counting pass: per burst for fan-in), and CPU time per operation in µs of the FUSE daemon and of the owserver behind it (timed rounds, /proc/PID/stat, 10 ms ticks summed over all rounds).\n\n")
 		b.WriteString("| workload | msgs owfuse | msgs owfs | daemon µs owfuse | daemon µs owfs | daemon µs ceiling | owserver µs owfuse | owserver µs owfs |\n|---|---|---|---|---|---|---|---|\n")
 		for _, w := range r.order {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", w.name,
-				r.perOp(w, "owfuse", msgsPerOp), r.perOp(w, "owfs", msgsPerOp),
+				r.msgsCell(w, "owfuse"), r.msgsCell(w, "owfs"),
 				r.perOp(w, "owfuse", daemonUs), r.perOp(w, "owfs", daemonUs), r.perOp(w, "ceiling", daemonUs),
 				r.perOp(w, "owfuse", serverUs), r.perOp(w, "owfs", serverUs))
 		}
@@ -277,7 +286,11 @@ func (r *results) write(dir string) error {
 				if w.capped {
 					secs = fmt.Sprintf("gave up at %.0f; whole walk ~%.0f", w.elapsed.Seconds(), w.estimate().Seconds())
 				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %d of %d | %d | %d | %d | %s |\n", phase, fs, secs, w.done, w.devices, w.dirs, w.entries, w.errs, w.msgs)
+				errs := fmt.Sprint(w.errs)
+				if w.firstErr != nil {
+					errs += fmt.Sprintf(" (the first: %v)", w.firstErr)
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s | %d of %d | %d | %d | %s | %s |\n", phase, fs, secs, w.done, w.devices, w.dirs, w.entries, errs, w.msgs)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -95,6 +96,10 @@ print(sum(ops), sum(errs), time.monotonic() - t0, (first or [""])[0])
 func pythonLoop(python, path string, threads int, d time.Duration) loopResult {
 	out, err := exec.Command(python, "-c", pythonReader, path, strconv.Itoa(threads), strconv.FormatFloat(d.Seconds(), 'f', 3, 64)).Output()
 	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(ee.Stderr))
+		}
 		return loopResult{errs: 1, firstErr: fmt.Errorf("python reader: %w", err)}
 	}
 	var r loopResult
