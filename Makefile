@@ -106,7 +106,7 @@ integration: build
 ## to owfs and a go-fuse ceiling mounted with owfuse's options,
 ## FSBENCH_ROUNDS rounds of FSBENCH_ROUND per workload in rotated order,
 ## median and min-max, messages and CPU per operation, memory, and the
-## issue's targets (reported, never asserted); results.md. About 7
+## issue's targets (reported, never asserted); results.md. About 6.5
 ## minutes on 2 cores. FSBENCH_FLAGS adds flags (go run
 ## ./integration/fsbench -h lists them).
 BENCHTIME      ?= 200ms
