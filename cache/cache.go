@@ -291,21 +291,7 @@ func (c *Cache) shared(ctx context.Context, key string, lifetime time.Duration, 
 		if err == nil && lifetime > 0 && c.gen.Load() == gen {
 			c.lru.Add(key, entry{value: v, expires: c.opts.Now().Add(lifetime)})
 		}
-		switch {
-		case err == nil:
-			c.mu.Lock()
-			if len(c.failed) > 0 {
-				// owserver answers: nothing remembered holds any more.
-				clear(c.failed)
-			}
-			c.mu.Unlock()
-		case owclient.IsTimeout(err):
-			// Only timeouts: a refused connection fails at once anyway, and
-			// a restarted owserver must be used as soon as it listens.
-			c.mu.Lock()
-			c.failed[key] = failure{err: err, until: c.opts.Now().Add(failMemo)}
-			c.mu.Unlock()
-		}
+		c.remember(key, err)
 		return v, err
 	})
 	select {
@@ -314,6 +300,42 @@ func (c *Cache) shared(ctx context.Context, key string, lifetime time.Duration, 
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// remember notes how the request for key ended: a timeout answers the
+// same request for failMemo; any answer forgets every timeout.
+func (c *Cache) remember(key string, err error) {
+	switch {
+	case err == nil:
+		c.mu.Lock()
+		if len(c.failed) > 0 {
+			// owserver answers: nothing remembered holds any more.
+			clear(c.failed)
+		}
+		c.mu.Unlock()
+	case owclient.IsTimeout(err):
+		// Only timeouts: a refused connection fails at once anyway, and
+		// a restarted owserver must be used as soon as it listens.
+		c.mu.Lock()
+		c.failed[key] = failure{err: err, until: c.opts.Now().Add(failMemo)}
+		c.mu.Unlock()
+	}
+}
+
+// alone makes a request under uncached/, which no other caller shares and
+// nothing stores, bounded by the request timeout. Its timeouts are
+// remembered as shared requests' are: the kernel looks names up in one
+// directory one at a time, so without the memo every caller waiting there
+// for a frozen owserver would wait a timeout of its own, in turn.
+func (c *Cache) alone(ctx context.Context, key string, fetch func(context.Context) (any, error)) (any, error) {
+	if err := c.recentFailure(key); err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.bounded(ctx)
+	defer cancel()
+	v, err := fetch(ctx)
+	c.remember(key, err)
+	return v, err
 }
 
 // bounded limits a request the caller makes alone to the request
@@ -349,9 +371,11 @@ func (c *Cache) Dir(ctx context.Context, path string) ([]Entry, error) {
 		return c.Dir(ctx, structurePath(loc))
 	}
 	if loc.Uncached {
-		ctx, cancel := c.bounded(ctx)
-		defer cancel()
-		return c.fetchDir(ctx, path, 0)
+		v, err := c.alone(ctx, "u"+path, func(ctx context.Context) (any, error) { return c.fetchDir(ctx, path, 0) })
+		if err != nil {
+			return nil, err
+		}
+		return v.([]Entry), nil
 	}
 	key := "d" + path
 	if lifetime > 0 {
@@ -643,9 +667,11 @@ func valueKey(loc owclient.Path) string {
 func (c *Cache) Read(ctx context.Context, path string) ([]byte, error) {
 	loc := owclient.ParsePath(path)
 	if loc.Uncached {
-		ctx, cancel := c.bounded(ctx)
-		defer cancel()
-		return c.fetchValue(ctx, path)
+		v, err := c.alone(ctx, "u"+path, func(ctx context.Context) (any, error) { return c.fetchValue(ctx, path) })
+		if err != nil {
+			return nil, err
+		}
+		return v.([]byte), nil
 	}
 	p, err := c.Property(ctx, path)
 	if err != nil {

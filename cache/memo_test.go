@@ -69,3 +69,28 @@ func TestTimeoutMemoEndsWhenOwserverAnswers(t *testing.T) {
 		t.Fatalf("two reads of a refused path sent %d messages, want 2", n)
 	}
 }
+
+// A read under uncached/ is never shared, but its timeout is remembered
+// too: the kernel looks names up in a directory one at a time, so callers
+// waiting there for a frozen owserver would each wait a timeout in turn.
+func TestTimeoutMemoCoversUncached(t *testing.T) {
+	tr := newTree()
+	const p = "/settings/timeout/volatile"
+	tr.stalled[p] = true
+	c, clk := setup(t, tr, cache.Options{})
+	for i := 0; i < 3; i++ {
+		if _, err := c.Read(bg, "/uncached"+p); !owclient.IsTimeout(err) {
+			t.Fatalf("read %d: got %v, want a timeout", i, err)
+		}
+	}
+	if n := tr.readCount(p); n != 1 {
+		t.Fatalf("three uncached reads within the memo sent %d messages, want 1", n)
+	}
+	tr.mu.Lock()
+	tr.stalled[p] = false
+	tr.mu.Unlock()
+	clk.Advance(cache.FailMemo)
+	if got := mustRead(t, c, "/uncached"+p); got != "15" || tr.readCount(p) != 2 {
+		t.Fatalf("after the memo: got %q after %d messages, want 15 after 2", got, tr.readCount(p))
+	}
+}
