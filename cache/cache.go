@@ -659,6 +659,11 @@ func valueKey(loc owclient.Path) string {
 	if loc.Hub != "" {
 		return "v/" + hubKey(loc) + "/" + loc.Special + "/" + loc.Property
 	}
+	if loc.Bus != "" {
+		// Another server's settings, system, statistics… when owserver is
+		// in front of others: not the same value as the front's own.
+		return "v/" + loc.Bus + "/" + loc.Special + "/" + loc.Property
+	}
 	return "v/" + loc.Special + "/" + loc.Property
 }
 

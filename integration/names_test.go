@@ -115,7 +115,9 @@ func TestNamesSpellings(t *testing.T) {
 
 // An owserver in front of others (-s) lists uncached/ under each bus.N/,
 // and interface/ in it: the bus master's directory again, not a device.
-func TestNamesBusUncachedInterface(t *testing.T) {
+// And its bus.N/system, settings… are the other server's, not its own:
+// each path shows its own server's value, whichever is read first.
+func TestNamesChainedServers(t *testing.T) {
 	requireFUSE(t)
 	back := owtest.StartOwserver(t, "--tester", "10")
 	front := owtest.StartOwserver(t, "-s", back.Addr)
@@ -125,6 +127,15 @@ func TestNamesBusUncachedInterface(t *testing.T) {
 		t.Errorf("ls -lR %s: exit %d, stderr %q, stdout\n%s", dir, r.code, r.stderr, r.stdout)
 	}
 	wantCat(t, owreadTrimmed(t, front.Addr, "/bus.0/uncached/interface/settings/name"), filepath.Join(dir, "settings/name"))
+
+	const pid = "system/process/pid"
+	frontPid, backPid := owreadTrimmed(t, front.Addr, "/"+pid), owreadTrimmed(t, front.Addr, "/bus.0/"+pid)
+	if frontPid == backPid {
+		t.Fatalf("owserver gives both servers' pid as %s", frontPid)
+	}
+	wantCat(t, frontPid, filepath.Join(mnt, pid))
+	wantCat(t, backPid, filepath.Join(mnt, "bus.0", pid))
+	wantCat(t, frontPid, filepath.Join(mnt, "uncached", pid))
 }
 
 // bus.N/interface is the bus master's own directory: every file listed

@@ -27,6 +27,12 @@ type Path struct {
 	// it; and "bus.N/interface" for a bus master's own settings and
 	// statistics, one set per bus. Empty for the root and for devices.
 	Special string
+	// Bus is, for a Special directory, the bus.N views the path passes
+	// through before it, in order ("bus.0", "bus.1/bus.0"): behind an
+	// owserver in front of others, /bus.0/settings is another server's
+	// settings than /settings. A bus.N that Special names itself
+	// (bus.N/interface) is not in it. Empty elsewhere.
+	Bus string
 	// Hub and Branch say which hub branch a Special directory lies
 	// behind (simultaneous conversions of one branch's devices): the
 	// hub's name as given and "main" or "aux". Empty elsewhere.
@@ -116,6 +122,9 @@ func ParsePath(p string) Path {
 	// bus.N/interface: owserver serves /bus.0/uncached/interface as it does
 	// /uncached/bus.0/interface.
 	bus := ""
+	// chain is the bus.N views so far, joined by slashes: a piece of p
+	// from chainAt while they follow one another, else built (chainAt -1).
+	chain, chainAt := "", 0
 	for i := 0; ; {
 		start, end := nextName(p, i)
 		if start == end {
@@ -128,6 +137,15 @@ func ParsePath(p string) Path {
 			r.Uncached = r.Uncached || name == "uncached"
 			if strings.HasPrefix(name, "bus.") {
 				bus = name
+				switch {
+				case chain == "":
+					chain, chainAt = name, start
+				case chainAt >= 0 && start == chainAt+len(chain)+1:
+					chain = p[chainAt:end]
+				default:
+					// Other views between: a rare path, one allocation.
+					chain, chainAt = chain+"/"+name, -1
+				}
 			}
 			i = end
 			continue
@@ -141,13 +159,16 @@ func ParsePath(p string) Path {
 				// Views lie between: the one allocation, on a rare path.
 				special = bus + "/interface"
 			}
+			// That bus is the special directory's own, not one it lies
+			// behind.
+			chain = chain[:max(strings.LastIndexByte(chain, '/'), 0)]
 		}
 		if special != "" {
 			if r.Device != "" {
 				r.Hub = r.Device[strings.LastIndexByte(r.Device, '/')+1:]
 				r.Device, r.Family = "", ""
 			}
-			r.Special = special
+			r.Special, r.Bus = special, chain
 			r.endsInView = k == kindView
 			r.Property = strings.Trim(p[end:], "/")
 			return r
@@ -159,7 +180,7 @@ func ParsePath(p string) Path {
 		bStart, bEnd := nextName(p, end)
 		if isBranch(p[bStart:bEnd]) && skipSlashes(p, bEnd) < len(p) {
 			r.Branch = p[bStart:bEnd]
-			bus, i = "", bEnd
+			bus, chain, i = "", "", bEnd
 			continue
 		}
 		r.Branch = ""

@@ -27,6 +27,15 @@ func TestParsePath(t *testing.T) {
 		// Any views may lie between, as /alarm/bus.0/interface always
 		// could (owserver answers neither with alarm/ in it).
 		{"/bus.0/alarm/interface", Path{Special: "bus.0/interface"}},
+		// Behind an owserver in front of others, bus.N/settings is another
+		// server's: the buses are part of what the path names.
+		{"/bus.0/system/process/pid", Path{Bus: "bus.0", Special: "system", Property: "process/pid"}},
+		{"/uncached/bus.1/bus.0/settings/timeout/volatile", Path{Uncached: true, Bus: "bus.1/bus.0", Special: "settings", Property: "timeout/volatile"}},
+		{"/bus.1/uncached/bus.0/settings", Path{Uncached: true, Bus: "bus.1/bus.0", Special: "settings"}},
+		{"/bus.0/bus.0/interface/settings/name", Path{Bus: "bus.0", Special: "bus.0/interface", Property: "settings/name"}},
+		{"/bus.0/bus.1", Path{Bus: "bus.0", Special: "bus.1"}},
+		// A device is the same device through any bus.
+		{"/bus.0/10.67C6697351FF/temperature", Path{Device: "/bus.0/10.67C6697351FF", Family: "10", Property: "temperature"}},
 		// An alias "interface" at the root is a device.
 		{"/interface/temperature", Path{Device: "/interface", Property: "temperature"}},
 		// Behind a hub the device is the last one in the path.
@@ -154,6 +163,11 @@ func FuzzParsePath(f *testing.F) {
 		special := r.Special
 		if bus, ok := strings.CutSuffix(special, "/interface"); ok && !strings.Contains(p, special) {
 			special = bus // views between bus.N and interface
+		}
+		for _, bus := range strings.Split(r.Bus, "/") {
+			if !strings.HasPrefix(bus, "bus.") && bus != "" || !strings.Contains(p, bus) || r.Bus != "" && r.Special == "" {
+				t.Fatalf("%q: buses %q", p, r.Bus)
+			}
 		}
 		if !strings.Contains(p, special) || !strings.Contains(p, r.Property) || !strings.Contains(p, r.Hub) {
 			t.Fatalf("%q: %+v holds what the path does not", p, r)
