@@ -57,7 +57,7 @@ func TestNamesAliasAndID(t *testing.T) {
 		t.Fatalf("ls after the alias write: %q, want lounge instead of %s", root, names10)
 	}
 	var paths []string
-	for _, dir := range []string{"", "uncached", "bus.0", "uncached/bus.0", names1F + "/main", "bus.0/" + names1F + "/aux"} {
+	for _, dir := range []string{"", "uncached", "bus.0", "uncached/bus.0", "alarm", names1F + "/main", "bus.0/" + names1F + "/aux"} {
 		for _, name := range []string{names10, "lounge"} {
 			paths = append(paths, filepath.Join(mnt, dir, name, "temperature"))
 		}

@@ -3,6 +3,7 @@ package owfs
 import (
 	"context"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -93,6 +94,20 @@ func (d *dirNode) parentIno() uint64 {
 	return d.StableAttr().Ino
 }
 
+// deviceAtRoot reports whether the root's listing shows name as a
+// device's directory (an alias, since ids are asked about anyway).
+func (d *dirNode) deviceAtRoot(ctx context.Context, name string) (bool, syscall.Errno) {
+	if owclient.IsSpecialDir(name) || strings.HasPrefix(name, "bus.") {
+		return false, 0
+	}
+	es, err := d.fs.cache.Dir(ctx, "/")
+	if errno := d.fs.errno(ctx, "lookup", "/", err); errno != 0 {
+		return false, errno
+	}
+	i := sort.Search(len(es), func(i int) bool { return es[i].Name >= name })
+	return i < len(es) && es[i].Name == name && es[i].IsDir, 0
+}
+
 // Lookup - FUSE call. A name exists if the directory's listing has it; the
 // answer costs no owserver message while the listing is cached.
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
@@ -110,7 +125,17 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		// They exist even when the listing hides them (hide_special).
 		found, isDir = true, true
 	}
-	if !found && owclient.IsDeviceName(name) && owclient.ParsePath(d.path).ListsDevices() {
+	ask := !found && owclient.ParsePath(d.path).ListsDevices() && owclient.IsDeviceName(name)
+	if !found && !ask && d.path != "/" && owclient.ParsePath(d.path).ListsDevices() {
+		// alarm/ lists only the devices in alarm, but owserver serves
+		// every device there, by alias too: a name the root lists as a
+		// device's is worth the question.
+		var errno syscall.Errno
+		if ask, errno = d.deviceAtRoot(ctx, name); errno != 0 {
+			return nil, errno
+		}
+	}
+	if ask {
 		// owserver serves a device under its id when it lists it by its
 		// alias, and under every spelling of the id (lower case, no dot,
 		// with CRC) while it lists one: ask it. A server that cannot
