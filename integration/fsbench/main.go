@@ -424,12 +424,13 @@ func (b *bencher) walks() error {
 		}
 		r.take() // the mount's own messages
 		cold := b.res.walk("cold", kind, treeWalk(m.dir, b.cfg.walkCap), r.take(), b.cfg.walkCap)
+		b.res.memory(kind+", after the cold walk", m.pid())
 		if kind == "owfs" && cold.capped {
 			b.res.notes = append(b.res.notes, "owfs's warm walk was skipped: its cold walk was given up on")
 		} else {
 			b.res.walk("warm", kind, treeWalk(m.dir, b.cfg.warmCap), r.take(), b.cfg.warmCap)
 		}
-		b.res.memory(kind+", after the walks", m.pid())
+		b.res.memory(kind+", after the cold and warm walks", m.pid())
 		if kind == "owfuse" && cold.elapsed > dirLifetime {
 			b.res.notes = append(b.res.notes, fmt.Sprintf("owfuse keeps listings %v (dir_ttl) and its cold walk took %.0f s: little of it was still cached for the warm walk", dirLifetime, cold.elapsed.Seconds()))
 		}
