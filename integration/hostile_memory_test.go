@@ -146,7 +146,7 @@ func hostileMount(t *testing.T, devices int) (string, func(string) int) {
 	pid := m.cmd.Process.Pid
 	return dir, func(field string) int {
 		t.Helper()
-		kb, err := relProcStatus(pid, field)
+		kb, err := owtest.ProcStatusKB(pid, field)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -108,7 +108,7 @@ func TestReliabilityLoad(t *testing.T) {
 	if devices != 4 {
 		t.Fatalf("%d devices of families 10 and 28 in %s, want 4", devices, dir)
 	}
-	rssBefore, err := relProcStatus(pid, "VmRSS")
+	rssBefore, err := owtest.ProcStatusKB(pid, "VmRSS")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,11 +143,11 @@ func TestReliabilityLoad(t *testing.T) {
 	if n := failures.Load(); n > 0 {
 		t.Errorf("%d of %d reads failed or were malformed; first:\n%s", n, total, strings.Join(first, "\n"))
 	}
-	peak, err := relProcStatus(pid, "VmHWM")
+	peak, err := owtest.ProcStatusKB(pid, "VmHWM")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rssAfter, _ := relProcStatus(pid, "VmRSS")
+	rssAfter, _ := owtest.ProcStatusKB(pid, "VmRSS")
 	const bound = 200 << 10 // kB
 	if peak > bound {
 		t.Errorf("owfuse's peak RSS was %d kB under load, want at most %d kB", peak, bound)

@@ -241,20 +241,6 @@ func relFDLinks(pid int) []string {
 	return out
 }
 
-// relProcStatus returns a field of /proc/PID/status in kB (VmHWM, VmRSS).
-func relProcStatus(pid int, field string) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
-}
-
 // relPort returns the port of a host:port address.
 func relPort(t *testing.T, addr string) int {
 	t.Helper()

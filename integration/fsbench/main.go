@@ -233,11 +233,11 @@ func (b *bencher) smallBus() error {
 		defer r.close()
 		relays[kind] = r
 	}
-	if counted.owfuse, err = mountOwfuse(b.tmp, b.bin, relays["owfuse"].addr); err != nil {
+	if counted.owfuse, err = mountOwfuse(b.tmp, b.bin, relays["owfuse"].Addr); err != nil {
 		return err
 	}
 	defer counted.owfuse.close()
-	if counted.owfs, err = mountOwfs(b.tmp, b.cfg.owfsBin, relays["owfs"].addr); err != nil {
+	if counted.owfs, err = mountOwfs(b.tmp, b.cfg.owfsBin, relays["owfs"].Addr); err != nil {
 		return err
 	}
 	defer counted.owfs.close()
@@ -413,9 +413,9 @@ func (b *bencher) walks() error {
 		}
 		var m *mount
 		if kind == "owfuse" {
-			m, err = mountOwfuse(b.tmp, b.bin, r.addr)
+			m, err = mountOwfuse(b.tmp, b.bin, r.Addr)
 		} else {
-			m, err = mountOwfs(b.tmp, b.cfg.owfsBin, r.addr)
+			m, err = mountOwfs(b.tmp, b.cfg.owfsBin, r.Addr)
 		}
 		if err != nil {
 			r.close()

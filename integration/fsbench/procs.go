@@ -407,30 +407,14 @@ func (c msgCounts) add(o msgCounts) {
 	}
 }
 
-// memory is a process's resident set now and at its peak (VmRSS and
-// VmHWM of /proc/PID/status), in bytes.
+// memory is a process's resident set now and at its peak, in bytes.
 func memory(pid int) (rss, peak int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	now, err := owtest.ProcStatusKB(pid, "VmRSS")
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, _ := strings.Cut(line, ":")
-		f := strings.Fields(v)
-		if len(f) == 0 || k != "VmRSS" && k != "VmHWM" {
-			continue
-		}
-		kb, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return 0, 0, fmt.Errorf("/proc/%d/status: %s: %w", pid, line, err)
-		}
-		if k == "VmRSS" {
-			rss = kb << 10
-		} else {
-			peak = kb << 10
-		}
-	}
-	return rss, peak, nil
+	hwm, err := owtest.ProcStatusKB(pid, "VmHWM")
+	return int64(now) << 10, int64(hwm) << 10, err
 }
 
 // cpuTime is what owtest.ProcCPU says of pid, 0 for pid 0 (no process)

@@ -29,15 +29,26 @@ type Relay struct {
 // NewRelay starts a relay to target and stops it when the test ends.
 func NewRelay(t testing.TB, target string) *Relay {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	r, err := StartRelay(target)
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+// StartRelay starts a relay to target on a free loopback port, for a
+// program that is not a test (integration/fsbench counts every client's
+// messages with one); Close stops it.
+func StartRelay(target string) (*Relay, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
 	}
 	r := &Relay{Addr: l.Addr().String(), target: target, l: l, conns: map[net.Conn]bool{}}
 	r.wg.Add(1)
 	go r.accept()
-	t.Cleanup(r.Close)
-	return r
+	return r, nil
 }
 
 // Requests returns the requests seen so far, oldest first.
@@ -56,6 +67,16 @@ func (r *Relay) Writes(path string) []Request {
 		}
 	}
 	return out
+}
+
+// Take returns the requests seen since the last Take or Reset, oldest
+// first, and forgets them.
+func (r *Relay) Take() []Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	reqs := r.reqs
+	r.reqs = nil
+	return reqs
 }
 
 // Reset forgets the requests seen so far.
